@@ -1,0 +1,179 @@
+import { Arch, GvisorArch, gvisorArch, parseArch } from "./arch";
+import { DockerRuntimeEntry, containerdRuntimeBlock, dockerRuntimeEntry, runscToml } from "./engines";
+import { check, joinPath, show } from "./errors";
+import { ResolvedRelease, resolveRelease } from "./release";
+import { RunscFlag, RunscOptions, runscFlags } from "./runsc-options";
+import { optionalBoolean, requireAbsolutePath, requireLine } from "./text";
+
+/** Docker choices, as users write them. */
+export interface DockerOptions {
+  /** Register the runtime with Docker. @default true */
+  enabled?: boolean;
+  /** Runtime name, the `docker run --runtime=` value. @default "runsc" */
+  runtimeName?: string;
+  /** Make it Docker's `default-runtime`, so every container is sandboxed. @default false */
+  defaultRuntime?: boolean;
+  /** Path of daemon.json. @default "/etc/docker/daemon.json" */
+  configPath?: string;
+}
+
+/** containerd choices, as users write them. */
+export interface ContainerdOptions {
+  /** Register the runtime with containerd's CRI plugin. @default false */
+  enabled?: boolean;
+  /** Runtime handler name (what a Kubernetes RuntimeClass `handler` names). DNS label. @default "runsc" */
+  runtimeName?: string;
+  /** Path of containerd's config.toml. @default "/etc/containerd/config.toml" */
+  configPath?: string;
+  /** Path of the shim's runsc.toml. @default "/etc/containerd/runsc.toml" */
+  runscConfigPath?: string;
+}
+
+/** Verification choices, as users write them. */
+export interface VerifyOptions {
+  /** Image run under each runtime; needs `sh`, `uname`, `head`. @default DEFAULT_VERIFY_IMAGE */
+  image?: string;
+  /** Fail the step (and the deployment) when the host is not isolated. @default true */
+  enforce?: boolean;
+}
+
+/** Everything that decides what runs on a host, as users write it. */
+export interface HostPlanInput {
+  /** gVisor release. @default DEFAULT_GVISOR_VERSION */
+  version?: string;
+  /** Release bucket base URL (internal mirror). @default DEFAULT_RELEASE_MIRROR */
+  mirror?: string;
+  /** Expected CPU arch; checked on the host. @default detected on the host */
+  arch?: string;
+  /** Where runsc and the shim are installed. @default "/usr/local/bin" */
+  installDir?: string;
+  /** Typed runsc options. @default {} */
+  runsc?: RunscOptions;
+  /** @default { enabled: true } */
+  docker?: DockerOptions;
+  /** @default { enabled: false } */
+  containerd?: ContainerdOptions;
+  /** @default { enforce: true } */
+  verify?: VerifyOptions;
+}
+
+/** A validated, fully defaulted plan: plain data, ready to render. */
+export interface HostPlan {
+  release: ResolvedRelease;
+  /** Expected arch, or undefined to accept the host's. */
+  arch?: Arch;
+  gvisorArch?: GvisorArch;
+  installDir: string;
+  runscPath: string;
+  stateDir: string;
+  runscFlags: RunscFlag[];
+  platform?: string;
+  docker: { enabled: boolean; runtimeName: string; defaultRuntime: boolean; configPath: string; runtimeEntry: DockerRuntimeEntry };
+  containerd: {
+    enabled: boolean;
+    runtimeName: string;
+    configPath: string;
+    runscConfigPath: string;
+    blockV2: string;
+    blockV3: string;
+    runscToml: string;
+  };
+  verify: { image: string; enforce: boolean };
+}
+
+/** A small image that has sh, uname and head; pinned by tag. */
+export const DEFAULT_VERIFY_IMAGE = "docker.io/library/busybox:1.36.1";
+export const DEFAULT_INSTALL_DIR = "/usr/local/bin";
+export const STATE_DIR = "/var/lib/pulumi-gvisor";
+
+const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+const DOCKER_RUNTIME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const IMAGE_REF =
+  /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\.[a-z0-9-]+)*(?::[0-9]{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+function objectOrEmpty<T>(value: T | undefined, property: string): Partial<NonNullable<T>> {
+  if (value === undefined) return {};
+  check(typeof value === "object" && value !== null && !Array.isArray(value), property, `must be an object, got ${show(value)}`);
+  return value as Partial<NonNullable<T>>;
+}
+
+/** Refuses unknown keys, so a typo is an error rather than a silently ignored setting. */
+function onlyKeys(value: object, allowed: readonly string[], property: string): void {
+  for (const key of Object.keys(value)) {
+    check(allowed.includes(key), joinPath(property, key), `is not a known setting; known: ${allowed.join(", ")}`);
+  }
+}
+
+/**
+ * Validates user input and returns a complete plan. Throws
+ * PlanValidationError naming the property path (under `root`, e.g. `args`).
+ */
+export function buildHostPlan(input: HostPlanInput, root = ""): HostPlan {
+  const at = (p: string) => joinPath(root, p);
+  onlyKeys(input, ["version", "mirror", "arch", "installDir", "runsc", "docker", "containerd", "verify"], root || "args");
+
+  const release = resolveRelease(input, { version: at("version"), mirror: at("mirror") });
+  const arch = input.arch === undefined ? undefined : parseArch(input.arch, at("arch"));
+  const installDir = input.installDir === undefined ? DEFAULT_INSTALL_DIR : requireAbsolutePath(input.installDir, at("installDir"));
+  const runscPath = installDir === "/" ? "/runsc" : `${installDir}/runsc`;
+  const flags = runscFlags(input.runsc, at("runsc"));
+
+  const docker = objectOrEmpty(input.docker, at("docker"));
+  onlyKeys(docker, ["enabled", "runtimeName", "defaultRuntime", "configPath"], at("docker"));
+  const dockerRuntime = requireLine(docker.runtimeName ?? "runsc", at("docker.runtimeName"));
+  check(
+    DOCKER_RUNTIME_NAME.test(dockerRuntime),
+    at("docker.runtimeName"),
+    `must be letters, digits, '.', '_' or '-' (at most 63, starting with a letter or digit), got ${show(dockerRuntime)}`,
+  );
+  check(!["runc", "io.containerd.runc.v2"].includes(dockerRuntime), at("docker.runtimeName"), `${show(dockerRuntime)} is Docker's built-in runtime; pick another name`);
+
+  const containerd = objectOrEmpty(input.containerd, at("containerd"));
+  onlyKeys(containerd, ["enabled", "runtimeName", "configPath", "runscConfigPath"], at("containerd"));
+  const handler = requireLine(containerd.runtimeName ?? "runsc", at("containerd.runtimeName"));
+  check(
+    DNS_LABEL.test(handler),
+    at("containerd.runtimeName"),
+    `must be a DNS label (lowercase letters, digits, '-', at most 63) so a RuntimeClass can name it, got ${show(handler)}`,
+  );
+  check(handler !== "runc", at("containerd.runtimeName"), '"runc" is containerd\'s default runtime; pick another name');
+  const runscConfigPath = requireAbsolutePath(containerd.runscConfigPath ?? "/etc/containerd/runsc.toml", at("containerd.runscConfigPath"));
+
+  const verify = objectOrEmpty(input.verify, at("verify"));
+  onlyKeys(verify, ["image", "enforce"], at("verify"));
+  const image = requireLine(verify.image ?? DEFAULT_VERIFY_IMAGE, at("verify.image"));
+  check(IMAGE_REF.test(image), at("verify.image"), `is not a valid image reference (e.g. "busybox:1.36.1" or "registry.example.com/team/busybox@sha256:…"), got ${show(image)}`);
+
+  const dockerEnabled = optionalBoolean(docker.enabled, at("docker.enabled")) ?? true;
+  const containerdEnabled = optionalBoolean(containerd.enabled, at("containerd.enabled")) ?? false;
+  check(dockerEnabled || containerdEnabled, root || "args", "enables neither docker nor containerd: gVisor would be installed but no container engine could use it");
+
+  const platform = flags.find((f) => f.name === "platform")?.value;
+  return {
+    release,
+    arch,
+    gvisorArch: arch === undefined ? undefined : gvisorArch(arch),
+    installDir,
+    runscPath,
+    stateDir: STATE_DIR,
+    runscFlags: flags,
+    platform,
+    docker: {
+      enabled: dockerEnabled,
+      runtimeName: dockerRuntime,
+      defaultRuntime: optionalBoolean(docker.defaultRuntime, at("docker.defaultRuntime")) ?? false,
+      configPath: requireAbsolutePath(docker.configPath ?? "/etc/docker/daemon.json", at("docker.configPath")),
+      runtimeEntry: dockerRuntimeEntry(runscPath, flags),
+    },
+    containerd: {
+      enabled: containerdEnabled,
+      runtimeName: handler,
+      configPath: requireAbsolutePath(containerd.configPath ?? "/etc/containerd/config.toml", at("containerd.configPath")),
+      runscConfigPath,
+      blockV2: containerdRuntimeBlock(2, handler, runscConfigPath),
+      blockV3: containerdRuntimeBlock(3, handler, runscConfigPath),
+      runscToml: runscToml(runscPath, flags),
+    },
+    verify: { image, enforce: optionalBoolean(verify.enforce, at("verify.enforce")) ?? true },
+  };
+}
