@@ -6,9 +6,13 @@ import { flagWords } from "../plan/runsc-options";
 import { shellAssignment } from "./quote";
 import { STEP_VARIABLE_ORDER, StepVariables } from "./variables";
 
-/** The steps a host runs, in order. */
+/** The steps a host runs, in order (`uninstall` only on delete). */
 export const STEPS = ["install", "configure-docker", "configure-containerd", "verify", "uninstall"] as const;
-export type StepName = (typeof STEPS)[number];
+/**
+ * `engine` installs Docker and/or containerd with the OS package manager; it
+ * runs first, and only on machines that may lack them (fresh cloud images).
+ */
+export type StepName = (typeof STEPS)[number] | "engine";
 
 /**
  * The variables each step reads (lib.sh's included). A step's text carries
@@ -16,6 +20,7 @@ export type StepName = (typeof STEPS)[number];
  * text alone and `pulumi preview` shows exactly which steps will re-run.
  */
 export const STEP_INPUTS: Readonly<Record<StepName, readonly (keyof StepVariables)[]>> = {
+  engine: ["GV_STEP", "GV_STATE_DIR", "GV_DOCKER_ENABLED", "GV_CONTAINERD_ENABLED"],
   install: ["GV_STEP", "GV_VERSION", "GV_RELEASE_URL", "GV_LAYOUT", "GV_ARCH", "GV_INSTALL_DIR", "GV_STATE_DIR"],
   "configure-docker": [
     "GV_STEP",
