@@ -52,10 +52,12 @@ export class Host extends pulumi.ComponentResource {
   public readonly steps: pulumi.Output<HostSteps>;
 
   constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("pulumi-gvisor:index:Host", name, {}, opts);
-
+    // Validate before registering anything: bad input fails the preview
+    // without leaving a half-registered component behind.
     const { connection, uninstallOnDelete, installEngine, ...setup } = args;
     const plan = planOutput(setup, (resolved) => buildHostPlan(setupPlanInput(resolved), "args"));
+    super("pulumi-gvisor:index:Host", name, {}, opts);
+
     const text = (step: StepName) => plan.apply((p: HostPlan) => renderStepCommand(p, step));
 
     const install = text("install");

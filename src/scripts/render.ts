@@ -134,7 +134,7 @@ export function renderStepScript(plan: HostPlan, step: StepName): string {
   const assignments = STEP_VARIABLE_ORDER.filter((name) => inputs.has(name)).map((name) => shellAssignment(name, all[name]));
   return [
     "#!/bin/sh",
-    `# pulumi-gvisor step: ${step} (gVisor ${plan.release.version})`,
+    `# pulumi-gvisor step: ${step}`,
     "set -eu",
     ...assignments,
     withoutShebang(stepSource("lib")).trimEnd(),

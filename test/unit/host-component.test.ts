@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { Host } from "../../src/components/host";
+import { Host, setupPlanInput } from "../../src/components/host";
+import { planOutput } from "../../src/components/validate";
+import { buildHostPlan } from "../../src/plan/host-plan";
 import { HostArgs } from "../../src/components/host-args";
 import { Registered, flush, settle, useMocks, valueOf } from "./support/mocks";
 
@@ -27,11 +29,13 @@ const verifyStdout = (r: Registered) => (r.name.endsWith("-verify") ? { stdout: 
 async function program(args: HostArgs, preview = false) {
   const registered = useMocks(preview, verifyStdout);
   const dependsOn = new Map<string, string[]>();
+  const parents = new Map<string, string | undefined>();
   const host = new Host("sandbox", args, {
     transformations: [
       (t) => {
         const deps = (t.opts.dependsOn ?? []) as pulumi.Resource[];
         dependsOn.set(t.name, deps.map((d) => (d as any).__name));
+        parents.set(t.name, (t.opts.parent as any)?.__name);
         return undefined;
       },
     ],
@@ -40,14 +44,15 @@ async function program(args: HostArgs, preview = false) {
   if (!preview) await valueOf(host.verification);
   const commands = registered.filter((r) => r.type === "command:remote:Command");
   const byStep = Object.fromEntries(commands.map((c) => [c.name.replace(/^sandbox-/, ""), c.inputs]));
-  return { host, registered, commands, byStep, dependsOn };
+  return { host, registered, commands, byStep, dependsOn, parents };
 }
 
 describe("Host component", () => {
   it("creates one remote command per step, parented by the component and chained", async () => {
-    const { registered, commands, dependsOn } = await program(baseArgs());
+    const { registered, commands, dependsOn, parents } = await program(baseArgs());
     expect(registered.find((r) => r.type === "pulumi-gvisor:index:Host")?.name).toBe("sandbox");
     expect(commands.map((c) => c.name)).toEqual(["sandbox-install", "sandbox-configure-docker", "sandbox-configure-containerd", "sandbox-verify"]);
+    for (const c of commands) expect(parents.get(c.name)).toBe("sandbox");
     expect(dependsOn.get("sandbox-install")).toEqual([]);
     expect(dependsOn.get("sandbox-configure-docker")).toEqual(["sandbox-install"]);
     expect(dependsOn.get("sandbox-configure-containerd")).toEqual(["sandbox-install"]);
@@ -149,8 +154,14 @@ describe("Host component", () => {
   });
 
   it("validates inputs that arrive as Outputs once they resolve", async () => {
-    useMocks(false, verifyStdout);
-    const host = new Host("late", baseArgs({ version: pulumi.output("release-20261020.0") }));
-    await expect(valueOf(host.steps)).rejects.toThrowError(/args\.version.*git tag name/);
+    useMocks(false);
+    const plan = planOutput({ version: pulumi.output("release-20261020.0") }, (resolved) => buildHostPlan(setupPlanInput(resolved), "args"));
+    const failure = await valueOf(plan).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(pulumi.InputPropertyError);
+    expect((failure as pulumi.InputPropertyError).propertyPath).toBe("args.version");
+    expect((failure as pulumi.InputPropertyError).reason).toMatch(/git tag name/);
   });
 });
