@@ -16,7 +16,7 @@ const RUNTIMES_TABLE = {
   // containerd 1.x
   2: 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes',
   // containerd 2.x (version 3, and 4 from 2.3)
-  3: "plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes",
+  3: 'plugins."io.containerd.cri.v1.runtime".containerd.runtimes',
 } as const;
 
 export type ContainerdConfigVersion = keyof typeof RUNTIMES_TABLE;

@@ -51,7 +51,6 @@ export const STEP_INPUTS: Readonly<Record<StepName, readonly (keyof StepVariable
   verify: [
     "GV_STEP",
     "GV_INSTALL_DIR",
-    "GV_STATE_DIR",
     "GV_DOCKER_ENABLED",
     "GV_DOCKER_RUNTIME",
     "GV_CONTAINERD_ENABLED",
@@ -61,18 +60,9 @@ export const STEP_INPUTS: Readonly<Record<StepName, readonly (keyof StepVariable
     "GV_VERIFY_IMAGE",
     "GV_VERIFY_ENFORCE",
   ],
-  uninstall: [
-    "GV_STEP",
-    "GV_INSTALL_DIR",
-    "GV_STATE_DIR",
-    "GV_DOCKER_ENABLED",
-    "GV_DOCKER_CONFIG",
-    "GV_DOCKER_RUNTIME",
-    "GV_CONTAINERD_ENABLED",
-    "GV_CONTAINERD_CONFIG",
-    "GV_CONTAINERD_RUNTIME",
-    "GV_RUNSC_TOML_PATH",
-  ],
+  // Uninstall removes what the other steps recorded under the state dir, not
+  // what the current plan says, so it is exact even after plan changes.
+  uninstall: ["GV_STEP", "GV_INSTALL_DIR", "GV_STATE_DIR"],
 };
 
 /** Where the `.sh` step bodies live (next to this file in src/ and in dist/). */

@@ -1,0 +1,109 @@
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { buildHostPlan } from "../../src/plan/host-plan";
+import { STEP_INPUTS, STEPS, StepName, renderStepCommand, renderStepScript, stepSource, wrapForSsh } from "../../src/scripts/render";
+import { STEP_VARIABLE_ORDER } from "../../src/scripts/variables";
+
+const VAR = /\bGV_[A-Z0-9_]+\b/g;
+/** Shell text without comment lines, so a function named in a comment is not a call. */
+const code = (text: string) => text.replace(/^\s*#.*$/gm, "");
+const CONTRACT = new Set<string>(STEP_VARIABLE_ORDER);
+
+/** lib.sh's functions: which contract variables each reads and which functions it calls. */
+function libFunctions(): Map<string, { vars: Set<string>; calls: Set<string> }> {
+  const lib = code(stepSource("lib"));
+  const names = [...lib.matchAll(/^([a-z_][a-z0-9_]*)\(\)\s*\{/gm)].map((m) => m[1]);
+  const fns = new Map<string, { vars: Set<string>; calls: Set<string> }>();
+  const chunks = lib.split(/^(?=[a-z_][a-z0-9_]*\(\)\s*\{)/m);
+  for (const chunk of chunks) {
+    const name = /^([a-z_][a-z0-9_]*)\(\)/.exec(chunk)?.[1];
+    if (!name) continue;
+    fns.set(name, {
+      vars: new Set([...chunk.matchAll(VAR)].map((m) => m[0]).filter((v) => CONTRACT.has(v))),
+      calls: new Set(names.filter((n) => n !== name && new RegExp(`\\b${n}\\b`).test(chunk))),
+    });
+  }
+  return fns;
+}
+
+/** Contract variables a step body reads, directly or through lib functions it calls. */
+function variablesRead(step: StepName): Set<string> {
+  const body = code(stepSource(step));
+  const fns = libFunctions();
+  const read = new Set([...body.matchAll(VAR)].map((m) => m[0]).filter((v) => CONTRACT.has(v)));
+  const queue = [...fns.keys()].filter((n) => new RegExp(`\\b${n}\\b`).test(body));
+  const seen = new Set<string>();
+  while (queue.length) {
+    const fn = queue.pop()!;
+    if (seen.has(fn)) continue;
+    seen.add(fn);
+    for (const v of fns.get(fn)!.vars) read.add(v);
+    queue.push(...fns.get(fn)!.calls);
+  }
+  return read;
+}
+
+const x86 = buildHostPlan({ arch: "x86_64", version: "20261020.0", runsc: { network: "none" }, containerd: { enabled: true } });
+const arm = buildHostPlan({ arch: "arm64", version: "20260817.0", runsc: { platform: "systrap", overlay2: "root:memory" }, docker: { runtimeName: "gvisor", defaultRuntime: true } });
+
+/** The rendered script up to where lib.sh starts: header and quoted variables. */
+const prelude = (script: string) => script.slice(0, script.indexOf(stepSource("lib").split("\n")[1]));
+
+describe("step rendering", () => {
+  for (const step of STEPS) {
+    it(`${step}: carries exactly the variables its body reads`, () => {
+      const declared = new Set<string>(STEP_INPUTS[step]);
+      const read = variablesRead(step);
+      read.add("GV_STEP");
+      expect([...read].sort()).toEqual([...declared].sort());
+    });
+
+    it(`${step}: renders byte-stable variables for x86_64 and arm64`, () => {
+      expect(prelude(renderStepScript(x86, step))).toMatchSnapshot("x86_64");
+      expect(prelude(renderStepScript(arm, step))).toMatchSnapshot("arm64");
+      expect(renderStepScript(x86, step)).toBe(renderStepScript(buildHostPlan({ arch: "x86_64", version: "20261020.0", runsc: { network: "none" }, containerd: { enabled: true } }), step));
+    });
+
+    it(`${step}: parses under sh and bash, wrapped for SSH too`, () => {
+      for (const shell of ["sh", "bash"]) {
+        execFileSync(shell, ["-n"], { input: renderStepScript(x86, step) });
+        execFileSync(shell, ["-n"], { input: renderStepCommand(arm, step) });
+      }
+    });
+  }
+
+  it("embeds the step body and lib.sh unchanged", () => {
+    const script = renderStepScript(x86, "install");
+    expect(script).toContain(stepSource("lib").split("\n").slice(1).join("\n").trimEnd());
+    expect(script).toContain(stepSource("install").split("\n").slice(1).join("\n").trimEnd());
+  });
+
+  it("quotes hostile values so the shell sees them as data", () => {
+    const plan = buildHostPlan({ runsc: { extraFlags: { "debug-command": "$(touch${IFS}/tmp/pwned)`id`';\"" } } });
+    const script = renderStepScript(plan, "configure-docker");
+    const prelude = script.slice(0, script.indexOf("\n", script.indexOf("GV_DOCKER_DEFAULT_RUNTIME=")));
+    const out = execFileSync("sh", ["-c", `${prelude}\nprintf '%s' "$GV_RUNSC_FLAGS"`], { encoding: "utf8" });
+    expect(out).toBe("--debug-command=$(touch${IFS}/tmp/pwned)`id`';\"");
+  });
+
+  it("runs the wrapped script as root directly, passing stdout, stderr and the exit code through", () => {
+    const command = wrapForSsh("#!/bin/sh\nset -eu\necho out; echo err >&2\nexit 7\n", "demo");
+    let result: { status: number | null; stdout: string; stderr: string } | undefined;
+    try {
+      execFileSync("sh", ["-c", command], { encoding: "utf8", stdio: "pipe" });
+    } catch (err) {
+      result = err as never;
+    }
+    expect(result?.status).toBe(7);
+    expect(result?.stdout).toBe("out\n");
+    expect(result?.stderr).toBe("err\n");
+  });
+
+  it("keeps heredoc delimiters out of reach of the script text", () => {
+    const script = renderStepScript(x86, "verify");
+    const command = wrapForSsh(script, "verify");
+    const delimiter = /<<'(PULUMI_GVISOR_[0-9a-f]{16})'/.exec(command)![1];
+    expect(script.split("\n")).not.toContain(delimiter);
+    expect(command.split("\n").filter((l) => l === delimiter)).toHaveLength(1);
+  });
+});
