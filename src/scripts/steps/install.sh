@@ -1,0 +1,332 @@
+#!/bin/sh
+# pulumi-gvisor step: install
+#
+# Downloads the gVisor release at $GV_RELEASE_URL/<arch>/ ($GV_LAYOUT "archive":
+# gvisor.tar.bz2 + .sha512; "loose": runsc and containerd-shim-runsc-v1, each
+# with a .sha512), verifies sha512 before anything is extracted or moved,
+# checks that runsc runs here, and installs runsc, containerd-shim-runsc-v1 and
+# gvisor-bin/ into $GV_INSTALL_DIR with renames. Records what it installed in
+# $GV_STATE_DIR/install/ so that a re-run with the same plan downloads nothing
+# and uninstall removes only what this step put there.
+#
+# stdout: {"step":"install","changed":true|false,"version":...,"runscVersion":...,
+#          "arch":...,"layout":...,"installDir":...,"gvisorBin":true|false}
+set -eu
+if ! command -v gv_init >/dev/null 2>&1; then
+  # Run by hand: the renderer prepends lib.sh itself.
+  # shellcheck disable=SC1091
+  . "$(dirname "$0")/lib.sh"
+fi
+
+: "${GV_VERSION:?is not set (release label, e.g. 20261020)}"
+: "${GV_RELEASE_URL:?is not set (release base URL without arch)}"
+: "${GV_LAYOUT:?is not set (archive or loose)}"
+: "${GV_ARCH?is not set (expected uname -m, or empty for any)}"
+: "${GV_INSTALL_DIR:?is not set (e.g. /usr/local/bin)}"
+: "${GV_STATE_DIR:?is not set (e.g. /var/lib/pulumi-gvisor)}"
+
+gv_init install
+tmp=$(gv_tmpdir)
+gv_require_python
+
+# -- wait for cloud-init (it may still be installing Docker or writing configs)
+if command -v cloud-init >/dev/null 2>&1; then
+  waited=0
+  while :; do
+    ci=$(cloud-init status 2>/dev/null | sed -n 's/^status:[[:space:]]*//p' | head -n 1) || ci=''
+    case $ci in
+      running) ;;
+      'not started' | '')
+        # Early in boot cloud-init has not started yet; elsewhere it never will.
+        if gv_has_systemd && systemctl is-system-running 2>/dev/null | grep -Eq '^(initializing|starting)$'; then
+          :
+        else
+          break
+        fi
+        ;;
+      *) break ;;
+    esac
+    if [ "$waited" -ge 600 ]; then
+      gv_warn "cloud-init is still '$ci' after 600s; continuing without it"
+      break
+    fi
+    if [ $((waited % 60)) -eq 0 ]; then
+      gv_log "waiting for cloud-init to finish (status: ${ci:-unknown}; waited ${waited}s of at most 600s)"
+    fi
+    sleep 5
+    waited=$((waited + 5))
+  done
+fi
+
+# -- architecture
+arch=$(uname -m)
+case $arch in
+  x86_64 | aarch64) ;;
+  *) gv_die "this host's architecture is $arch; gVisor publishes x86_64 and aarch64 builds only" \
+    "run this on an x86_64 or aarch64 host" ;;
+esac
+if [ -n "$GV_ARCH" ] && [ "$GV_ARCH" != "$arch" ]; then
+  gv_die "this host is $arch but the plan asks for $GV_ARCH" \
+    "set the plan's arch to $arch (or leave it empty) or target an $GV_ARCH host"
+fi
+case $GV_LAYOUT in
+  archive | loose) ;;
+  *) gv_die "unknown release layout '$GV_LAYOUT'" "use archive or loose" ;;
+esac
+
+base="$GV_RELEASE_URL/$arch"
+dir=$GV_INSTALL_DIR
+state="$GV_STATE_DIR/install"
+record="$state/record"
+runsc_dst="$dir/runsc"
+shim_dst="$dir/containerd-shim-runsc-v1"
+bin_dst="$dir/gvisor-bin"
+
+# -- already installed? (no download at all when the record still matches)
+if [ -f "$record" ] &&
+  [ "$(gv_record_get "$record" version)" = "$GV_VERSION" ] &&
+  [ "$(gv_record_get "$record" release_url)" = "$GV_RELEASE_URL" ] &&
+  [ "$(gv_record_get "$record" layout)" = "$GV_LAYOUT" ] &&
+  [ "$(gv_record_get "$record" arch)" = "$arch" ] &&
+  [ "$(gv_record_get "$record" install_dir)" = "$dir" ] &&
+  [ -f "$runsc_dst" ] && [ -f "$shim_dst" ] &&
+  [ "$(gv_sha512 "$runsc_dst")" = "$(gv_record_get "$record" runsc_sha512)" ] &&
+  [ "$(gv_sha512 "$shim_dst")" = "$(gv_record_get "$record" shim_sha512)" ]; then
+  rec_bin=$(gv_record_get "$record" gvisor_bin_sha512)
+  if [ -z "$rec_bin" ] || { [ -d "$bin_dst" ] && [ "$(gv_tree_digest "$bin_dst")" = "$rec_bin" ]; }; then
+    version=$(gv_runsc_version "$runsc_dst") ||
+      gv_die "the installed $runsc_dst no longer runs" "remove $record and re-run the install step"
+    gv_nothing_changed "gVisor $GV_VERSION ($version) is already installed in $dir and its checksums match the record"
+    has_bin=false
+    [ -z "$rec_bin" ] || has_bin=true
+    gv_emit step=install changed:b=false "version=$GV_VERSION" "runscVersion=$version" "arch=$arch" \
+      "layout=$GV_LAYOUT" "installDir=$dir" "gvisorBin:b=$has_bin"
+    exit 0
+  fi
+fi
+
+# -- download and verify
+if command -v curl >/dev/null 2>&1; then
+  downloader=curl
+elif command -v wget >/dev/null 2>&1; then
+  downloader=wget
+else
+  gv_die "neither curl nor wget is installed" "install curl and re-run"
+fi
+
+# download URL DEST: fetch URL into DEST; fail with the URL and a hint.
+download() {
+  gv_log "downloading $1"
+  dl_rc=0
+  case $downloader in
+    curl)
+      code=$(curl -sS -L --retry 3 --retry-delay 2 --connect-timeout 30 --max-time 1200 \
+        -o "$2" -w '%{http_code}' "$1") || dl_rc=$?
+      ;;
+    wget)
+      code=''
+      wget -q -S -T 30 -t 3 -O "$2" "$1" 2>"$2.hdr" || dl_rc=$?
+      code=$(sed -n 's/^[[:space:]]*HTTP\/[0-9.]*[[:space:]]\([0-9][0-9]*\).*$/\1/p' "$2.hdr" | tail -n 1)
+      ;;
+  esac
+  case $code in
+    2??) [ "$dl_rc" -eq 0 ] && return 0 ;;
+    '' | 000) [ "$dl_rc" -eq 0 ] && case $1 in http://* | https://*) ;; *) return 0 ;; esac ;;
+  esac
+  if [ -n "$code" ] && [ "$code" != 000 ]; then
+    gv_die "download of $1 failed with HTTP $code" \
+      "check that gVisor release '$GV_VERSION' exists for $arch with the '$GV_LAYOUT' layout at that address (or that your mirror serves it)"
+  fi
+  gv_die "download of $1 failed ($downloader exit $dl_rc)" \
+    "check this host's network access to that address (DNS, proxy, firewall) and re-run"
+}
+
+# fetch_verified NAME: download NAME and NAME.sha512 into $dl, compare digests.
+fetch_verified() {
+  download "$base/$1.sha512" "$dl/$1.sha512"
+  want=$(gv_sum_from_file "$dl/$1.sha512") ||
+    gv_die "$base/$1.sha512 is not a sha512 checksum file" \
+      "check that the release URL points at a gVisor release (or mirror) and re-run"
+  download "$base/$1" "$dl/$1"
+  got=$(gv_sha512 "$dl/$1")
+  if [ "$got" != "$want" ]; then
+    gv_die "checksum mismatch for $base/$1 (sha512 expected $(printf '%.16s' "$want")..., got $(printf '%.16s' "$got")...)" \
+      "the download is corrupt or not what the release published; re-run, and check the mirror if it persists (nothing was installed)"
+  fi
+}
+
+dl="$tmp/download"
+mkdir -p "$dl"
+if [ "$GV_LAYOUT" = archive ]; then
+  fetch_verified gvisor.tar.bz2
+  source_sum=$want
+  x="$tmp/extract"
+  mkdir -p "$x"
+  gv_log "sha512 verified; extracting gvisor.tar.bz2"
+  if command -v bzip2 >/dev/null 2>&1; then
+    tar -xjf "$dl/gvisor.tar.bz2" -C "$x" ||
+      gv_die "could not extract gvisor.tar.bz2 from $base" "the archive is damaged; re-run, and check the mirror if it persists (nothing was installed)"
+  else
+    gv_py untar "GVP_ARCHIVE=$dl/gvisor.tar.bz2" "GVP_DEST=$x" ||
+      gv_die "could not extract gvisor.tar.bz2 from $base" "the archive is damaged; re-run, and check the mirror if it persists (nothing was installed)"
+  fi
+  # runsc sits at the top of the archive or in its one top-level directory.
+  root=''
+  if [ -f "$x/runsc" ]; then
+    root=$x
+  else
+    for d in "$x"/*/; do
+      if [ -f "${d}runsc" ]; then
+        [ -z "$root" ] || gv_die "gvisor.tar.bz2 from $base holds more than one runsc" "check the release URL"
+        root=${d%/}
+      fi
+    done
+  fi
+  [ -n "$root" ] || gv_die "gvisor.tar.bz2 from $base does not contain runsc" "check the release URL and layout (nothing was installed)"
+  if [ ! -f "$root/containerd-shim-runsc-v1" ] || [ -L "$root/containerd-shim-runsc-v1" ]; then
+    gv_die "gvisor.tar.bz2 from $base does not contain containerd-shim-runsc-v1" "check the release URL and layout (nothing was installed)"
+  fi
+  [ ! -L "$root/runsc" ] || gv_die "runsc in gvisor.tar.bz2 is a symbolic link" "check the release URL (nothing was installed)"
+  has_bin=false
+  if [ -d "$root/gvisor-bin" ] && [ ! -L "$root/gvisor-bin" ]; then
+    has_bin=true
+  fi
+else
+  fetch_verified runsc
+  runsc_src_sum=$want
+  fetch_verified containerd-shim-runsc-v1
+  source_sum="runsc:$runsc_src_sum,containerd-shim-runsc-v1:$want"
+  root=$dl
+  has_bin=false
+fi
+
+chmod 0755 "$root/runsc" "$root/containerd-shim-runsc-v1"
+version=$(gv_runsc_version "$root/runsc" 2>"$tmp/runsc.err") ||
+  gv_die "the downloaded runsc does not run on this $arch host: $(head -n 1 "$tmp/runsc.err")" \
+    "check that the release has a $arch build (nothing was installed)"
+gv_log "downloaded runsc $version"
+
+# -- install (stage next to the targets, then rename over them)
+mkdir -p "$dir"
+gv_mkstate "$state"
+
+runsc_sum=$(gv_sha512 "$root/runsc")
+shim_sum=$(gv_sha512 "$root/containerd-shim-runsc-v1")
+bin_sum=''
+if [ "$has_bin" = true ]; then
+  bin_sum=$(gv_tree_digest "$root/gvisor-bin")
+fi
+
+# Keep a copy of any runsc/shim/gvisor-bin we did not install ourselves, once,
+# so uninstall can put it back.
+old_runsc_rec=$(gv_record_get "$record" runsc_sha512)
+old_shim_rec=$(gv_record_get "$record" shim_sha512)
+old_bin_rec=$(gv_record_get "$record" gvisor_bin_sha512)
+new_backups=''
+backup_foreign() { # NAME TARGET RECORDED_SUM
+  [ -e "$2" ] || return 0
+  [ ! -e "$state/orig/$1" ] || return 0
+  if [ -d "$2" ]; then
+    [ -n "$3" ] && [ "$(gv_tree_digest "$2")" = "$3" ] && return 0
+  else
+    [ -n "$3" ] && [ "$(gv_sha512 "$2")" = "$3" ] && return 0
+  fi
+  gv_log "keeping a copy of the existing $2 (not installed by pulumi-gvisor) for uninstall"
+  mkdir -p "$state/orig"
+  cp -pR "$2" "$state/orig/.$1.tmp"
+  mv "$state/orig/.$1.tmp" "$state/orig/$1"
+  new_backups="$new_backups $1"
+}
+backup_foreign runsc "$runsc_dst" "$old_runsc_rec"
+backup_foreign containerd-shim-runsc-v1 "$shim_dst" "$old_shim_rec"
+if [ "$has_bin" = true ] || [ -n "$old_bin_rec" ]; then
+  backup_foreign gvisor-bin "$bin_dst" "$old_bin_rec"
+fi
+
+# Staged copies and rollback copies use fixed names, so a killed run leaves
+# nothing that a later run does not overwrite.
+stage_file() { # SRC NAME
+  rm -rf "$dir/.$2.pulumi-gvisor-new"
+  gv_cleanup_add "$dir/.$2.pulumi-gvisor-new"
+  cp "$1" "$dir/.$2.pulumi-gvisor-new"
+  chmod 0755 "$dir/.$2.pulumi-gvisor-new"
+}
+stage_file "$root/runsc" runsc
+stage_file "$root/containerd-shim-runsc-v1" containerd-shim-runsc-v1
+if [ "$has_bin" = true ]; then
+  rm -rf "$dir/.gvisor-bin.pulumi-gvisor-new"
+  gv_cleanup_add "$dir/.gvisor-bin.pulumi-gvisor-new"
+  cp -R "$root/gvisor-bin" "$dir/.gvisor-bin.pulumi-gvisor-new"
+  chmod -R u+rwX,go+rX,go-w "$dir/.gvisor-bin.pulumi-gvisor-new"
+fi
+
+# Rollback: put the previous files back (the .pulumi-gvisor-old copies) or
+# remove what did not exist before.
+committed=''
+gv_step_rollback() {
+  for n in $committed; do
+    if [ -e "$dir/.$n.pulumi-gvisor-old" ]; then
+      rm -rf "${dir:?}/$n.pulumi-gvisor-undo"
+      { [ ! -e "$dir/$n" ] || mv "$dir/$n" "$dir/$n.pulumi-gvisor-undo"; } &&
+        mv "$dir/.$n.pulumi-gvisor-old" "$dir/$n" && rm -rf "${dir:?}/$n.pulumi-gvisor-undo"
+    else
+      rm -rf "${dir:?}/$n"
+    fi
+    gv_warn "rolled back $dir/$n"
+  done
+  for n in $new_backups; do
+    rm -rf "${state:?}/orig/$n"
+  done
+}
+
+keep_old() { # NAME: keep the current target aside for rollback
+  rm -rf "$dir/.$1.pulumi-gvisor-old"
+  gv_cleanup_add "$dir/.$1.pulumi-gvisor-old"
+  if [ -d "$dir/$1" ] && [ ! -L "$dir/$1" ]; then
+    mv "$dir/$1" "$dir/.$1.pulumi-gvisor-old"
+  elif [ -e "$dir/$1" ] || [ -L "$dir/$1" ]; then
+    ln "$dir/$1" "$dir/.$1.pulumi-gvisor-old" 2>/dev/null || cp -p "$dir/$1" "$dir/.$1.pulumi-gvisor-old"
+  fi
+}
+
+gv_log "installing runsc $version into $dir"
+for n in runsc containerd-shim-runsc-v1; do
+  keep_old "$n"
+  committed="$committed $n"
+  mv -f "$dir/.$n.pulumi-gvisor-new" "$dir/$n"
+done
+if [ "$has_bin" = true ]; then
+  keep_old gvisor-bin
+  committed="$committed gvisor-bin"
+  mv "$dir/.gvisor-bin.pulumi-gvisor-new" "$bin_dst"
+elif [ -n "$old_bin_rec" ] && [ -d "$bin_dst" ] && [ "$(gv_tree_digest "$bin_dst")" = "$old_bin_rec" ]; then
+  # This release has no sidecars: drop the ones our previous install put there.
+  keep_old gvisor-bin
+  committed="$committed gvisor-bin"
+fi
+
+# The installed bytes must be the verified ones.
+if [ "$(gv_sha512 "$runsc_dst")" != "$runsc_sum" ] || [ "$(gv_sha512 "$shim_dst")" != "$shim_sum" ]; then
+  gv_die "the files in $dir do not match what was verified after the move" "check the disk and re-run"
+fi
+gv_runsc_version "$runsc_dst" >/dev/null ||
+  gv_die "the installed $runsc_dst does not run" "check $dir (mounted noexec?) and re-run"
+
+cat >"$tmp/record" <<EOF
+version=$GV_VERSION
+release_url=$GV_RELEASE_URL
+layout=$GV_LAYOUT
+arch=$arch
+install_dir=$dir
+source_sha512=$source_sum
+runsc_sha512=$runsc_sum
+shim_sha512=$shim_sum
+gvisor_bin_sha512=$bin_sum
+runsc_version=$version
+EOF
+gv_replace_file "$tmp/record" "$record" 0600
+committed=''
+
+gv_log "installed runsc $version, containerd-shim-runsc-v1$([ "$has_bin" = true ] && printf ' and gvisor-bin/') in $dir"
+gv_emit step=install changed:b=true "version=$GV_VERSION" "runscVersion=$version" "arch=$arch" \
+  "layout=$GV_LAYOUT" "installDir=$dir" "gvisorBin:b=$has_bin"
