@@ -1,0 +1,324 @@
+#!/bin/sh
+# pulumi-gvisor step: configure-containerd
+#
+# Writes $GV_RUNSC_TOML_PATH and puts the runtime tables for
+# $GV_CONTAINERD_RUNTIME into $GV_CONTAINERD_CONFIG as a managed block:
+#   # BEGIN pulumi-gvisor runtime <name>
+#   ...GV_CONTAINERD_BLOCK_V2 (config version 2) or _V3 (version 3 and 4)...
+#   # END pulumi-gvisor runtime <name>
+# appended at the end of the file the first time, replaced in place later.
+# A missing config.toml is created from `containerd config default` first.
+# The candidate file must pass `containerd --config <candidate> config dump`
+# AND the dump must hold the runtime with runtime_type io.containerd.runsc.v1
+# (containerd silently drops misspelled keys) before it is renamed into place.
+#
+# Refused, with the file untouched:
+# - config version 1 (migrate first), or an unknown version;
+# - the runtime defined outside our block (in the file or a file it imports);
+# - the CRI plugin disabled (disabled_plugins holds "cri", as the config.toml
+#   of Docker's containerd.io package does). We refuse rather than edit
+#   disabled_plugins: enabling a plugin the admin switched off is a decision
+#   for the admin, and this step only ever edits its own block.
+#
+# containerd is restarted only when config.toml's bytes changed, and only
+# where there is a service manager to do it (systemd, with containerd.service
+# active). Without systemd there is no generic way to restart it: if a
+# containerd reading this config runs, the step says so and reports
+# "restartRequired": true instead of killing it. runsc.toml is read by the
+# shim for each new container, so changing it needs no restart.
+#
+# stdout: {"step":"configure-containerd","changed":true|false,"runtime":...,"config":...,
+#          "configVersion":N,"runscToml":...,"restarted":true|false,"restartRequired":true|false}
+#         or {"step":"configure-containerd","changed":false,"skipped":true} when containerd is off.
+set -eu
+if ! command -v gv_init >/dev/null 2>&1; then
+  # Run by hand: the renderer prepends lib.sh itself.
+  # shellcheck disable=SC1091
+  . "$(dirname "$0")/lib.sh"
+fi
+
+: "${GV_CONTAINERD_ENABLED:?is not set (true or false)}"
+: "${GV_INSTALL_DIR:?is not set (e.g. /usr/local/bin)}"
+: "${GV_STATE_DIR:?is not set (e.g. /var/lib/pulumi-gvisor)}"
+: "${GV_CONTAINERD_CONFIG:?is not set (e.g. /etc/containerd/config.toml)}"
+: "${GV_CONTAINERD_RUNTIME:?is not set (e.g. runsc)}"
+: "${GV_CONTAINERD_BLOCK_V2:?is not set (runtime tables for config version 2)}"
+: "${GV_CONTAINERD_BLOCK_V3:?is not set (runtime tables for config version 3)}"
+: "${GV_RUNSC_TOML_PATH:?is not set (e.g. /etc/containerd/runsc.toml)}"
+: "${GV_RUNSC_TOML?is not set (content of runsc.toml)}"
+: "${GV_RUNSC_FLAGS?is not set (space-separated --name=value words, may be empty)}"
+: "${GV_RUNSC_PLATFORM?is not set (platform name, may be empty)}"
+
+gv_init configure-containerd
+tmp=$(gv_tmpdir)
+
+if [ "$GV_CONTAINERD_ENABLED" != true ]; then
+  gv_nothing_changed "containerd is not enabled in the plan; skipping"
+  gv_require_python
+  gv_emit step=configure-containerd changed:b=false skipped:b=true
+  exit 0
+fi
+gv_require_python
+gv_need_cmd containerd "install containerd first, or turn the containerd part of the plan off"
+
+cfg=$GV_CONTAINERD_CONFIG
+name=$GV_CONTAINERD_RUNTIME
+toml=$GV_RUNSC_TOML_PATH
+state="$GV_STATE_DIR/containerd"
+runsc="$GV_INSTALL_DIR/runsc"
+shim="$GV_INSTALL_DIR/containerd-shim-runsc-v1"
+
+# -- prerequisites: installed binaries, and flags the installed runsc knows
+[ -x "$runsc" ] || gv_die "runsc is not installed at $runsc" "run the install step first"
+[ -x "$shim" ] || gv_die "containerd-shim-runsc-v1 is not installed at $shim" "run the install step first"
+gv_log "checking the runsc flags against $runsc"
+gv_check_runsc_flags "$runsc"
+usual_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+case ":$usual_path:" in
+  *":$GV_INSTALL_DIR:"*) ;;
+  *) gv_warn "$GV_INSTALL_DIR is not on the usual PATH; containerd finds containerd-shim-runsc-v1 only on its own PATH" ;;
+esac
+
+# -- runsc.toml candidate (exactly one trailing newline)
+toml_text=$(printf '%s' "$GV_RUNSC_TOML")
+printf '%s\n' "$toml_text" >"$tmp/runsc.toml"
+toml_check=$(gv_py runsc-toml-check "GVP_TOML=$toml_text" 2>"$tmp/toml.err") ||
+  gv_die "$(head -n 1 "$tmp/toml.err")" "fix the plan's runsc options; nothing was written"
+[ "$toml_check" = checked ] || gv_log "python3 has no tomllib here; runsc.toml is written as rendered, unchecked"
+toml_changed=true
+if gv_same_bytes "$tmp/runsc.toml" "$toml"; then
+  toml_changed=false
+fi
+
+# -- config.toml: the source (existing file, or containerd's defaults)
+cfg_existed=true
+src=$cfg
+if [ ! -e "$cfg" ]; then
+  cfg_existed=false
+  src="$tmp/default.toml"
+  gv_log "$cfg does not exist; starting from 'containerd config default'"
+  containerd config default >"$src" 2>"$tmp/default.err" ||
+    gv_die "'containerd config default' failed: $(head -n 1 "$tmp/default.err")" "check the containerd installation"
+fi
+
+# The file as it would be without our block: what the user (or package) owns.
+without="$tmp/without.toml"
+rm_rc=0
+gv_py containerd-block "GVP_MODE=remove" "GVP_CONFIG=$src" "GVP_RUNTIME=$name" "GVP_OUT=$without" \
+  2>"$tmp/block.err" || rm_rc=$?
+case $rm_rc in
+  0) ;;
+  3) cp "$src" "$without" ;;
+  *) gv_die "$cfg: $(head -n 1 "$tmp/block.err")" "repair or remove the marker lines by hand and re-run" ;;
+esac
+# Imports in the file are resolved relative to it: check beside the target.
+probe_dir=$(dirname "$cfg")
+mkdir -p "$probe_dir"
+
+inspect=$(gv_py containerd-inspect "GVP_CONFIG=$without")
+version=$(printf '%s\n' "$inspect" | sed -n 's/^version=//p')
+has_content=$(printf '%s\n' "$inspect" | sed -n 's/^content=//p')
+cri_off=$(printf '%s\n' "$inspect" | sed -n 's/^cri_disabled=//p')
+if [ -n "$cri_off" ]; then
+  gv_die "containerd's CRI plugin is disabled in $cfg (disabled_plugins lists \"$cri_off\", as Docker's containerd.io package ships it), so a CRI runtime there would never be used" \
+    "remove \"$cri_off\" from disabled_plugins (or replace the file with 'containerd config default' output) and re-run, or turn the containerd part of the plan off (Docker alone does not need it); $cfg was not touched"
+fi
+
+version_line=''
+versionless=false
+major=$(gv_containerd_major)
+if [ "$version" = none ]; then
+  versionless=true
+  case $major in
+    1) version=2 ;;
+    2) version=3 ;;
+    *) gv_die "cannot tell the config version: $cfg has no 'version' line and 'containerd --version' gives major '$major'" \
+      "add a 'version = N' line at the top of $cfg and re-run" ;;
+  esac
+  if [ "$has_content" = 0 ]; then
+    # Nothing but comments: our block may state the version itself.
+    version_line=$version
+  else
+    gv_warn "$cfg has no 'version' line; containerd reads such a file as version 1, so the runtime may not load (checked below)"
+  fi
+fi
+case $version in
+  1) gv_die "$cfg uses config version 1, which pulumi-gvisor does not edit" \
+    "migrate it ('containerd config migrate' on containerd 2, or rewrite it as version 2 from 'containerd config default') and re-run; $cfg was not touched" ;;
+  2) block=$GV_CONTAINERD_BLOCK_V2 ;;
+  3 | 4)
+    block=$GV_CONTAINERD_BLOCK_V3
+    if [ "$major" = 1 ]; then
+      gv_die "$cfg declares config version $version, which needs containerd 2.x, but this host runs containerd $(containerd --version 2>/dev/null | awk '{print $3}')" \
+        "write the file for config version 2 or upgrade containerd; $cfg was not touched"
+    fi
+    ;;
+  *) gv_die "$cfg declares config version $version, which pulumi-gvisor does not know" \
+    "use config version 2 (containerd 1.x) or 3/4 (containerd 2.x); $cfg was not touched" ;;
+esac
+
+# -- candidate config.toml
+cand="$tmp/config.toml"
+put_rc=0
+gv_py containerd-block "GVP_MODE=put" "GVP_CONFIG=$src" "GVP_RUNTIME=$name" "GVP_BLOCK=$block" \
+  "GVP_VERSION_LINE=$version_line" "GVP_OUT=$cand" 2>"$tmp/block.err" || put_rc=$?
+cfg_changed=true
+case $put_rc in
+  0) ;;
+  3) cfg_changed=false ;;
+  *) gv_die "$cfg: $(head -n 1 "$tmp/block.err")" "repair or remove the marker lines by hand and re-run" ;;
+esac
+if [ "$cfg_changed" = true ]; then
+  # The runtime must not already be defined outside our block (in the file or
+  # a file it imports): dump the file as it is without the block.
+  probe="$probe_dir/.$(basename "$cfg").pulumi-gvisor-probe"
+  gv_cleanup_add "$probe"
+  cp "$without" "$probe"
+  if ! gv_containerd_dump "$probe" "$tmp/without.dump" 2>"$tmp/dump.msg"; then
+    gv_die "containerd cannot load $cfg as it is (without pulumi-gvisor's block): $(head -n 1 "$tmp/dump.msg")" \
+      "fix $cfg by hand (it was not touched) and re-run"
+  fi
+  if [ "$(gv_py containerd-dump-check "GVP_DUMP=$tmp/without.dump" "GVP_RUNTIME=$name" | sed -n 's/^found=//p')" = 1 ]; then
+    gv_die "$cfg (or a file it imports) already defines containerd runtime '$name' outside pulumi-gvisor's block" \
+      "remove that runtime table, or give the plan another containerd runtime name; $cfg was not touched"
+  fi
+
+  # Validate beside the target (imports resolve relative to the file):
+  # containerd must load it AND keep our runtime (it drops unknown keys silently).
+  staged="$probe_dir/.$(basename "$cfg").pulumi-gvisor-new"
+  gv_cleanup_add "$staged"
+  cp "$cand" "$staged"
+  if [ "$cfg_existed" = true ]; then
+    chmod "$(stat -c %a "$cfg")" "$staged" 2>/dev/null || true
+  fi
+  if ! gv_containerd_dump "$staged" "$tmp/cand.dump" 2>"$tmp/dump.msg"; then
+    gv_die "containerd rejects $cfg with the runtime block added: $(head -n 1 "$tmp/dump.msg")" \
+      "check the plan's containerd runtime tables for config version $version; $cfg was not touched"
+  fi
+  check=$(gv_py containerd-dump-check "GVP_DUMP=$tmp/cand.dump" "GVP_RUNTIME=$name")
+  rtype=$(printf '%s\n' "$check" | sed -n 's/^runtime_type=//p')
+  if [ "$(printf '%s\n' "$check" | sed -n 's/^found=//p')" != 1 ] || [ "$rtype" != io.containerd.runsc.v1 ]; then
+    hint="check that the plan's runtime tables match config version $version"
+    if [ "$versionless" = true ] && [ -z "$version_line" ]; then
+      hint="add 'version = $version' at the top of $cfg (containerd reads a file without it as version 1)"
+    fi
+    gv_die "containerd loads $cfg with the block added but ignores runtime '$name' (runtime_type '${rtype:-missing}' in 'config dump')" \
+      "$hint; $cfg was not touched"
+  fi
+  cpath=$(printf '%s\n' "$check" | sed -n 's/^config_path=//p')
+  if [ "$cpath" != "$toml" ]; then
+    gv_warn "the runtime's options.ConfigPath is '$cpath', not $toml"
+  fi
+fi
+
+restart_required=false
+if [ "$cfg_changed" = false ] && [ "$toml_changed" = false ]; then
+  if gv_containerd_restart_required "$cfg"; then
+    restart_required=true
+    gv_warn "a running containerd started before $cfg was last written; restart it to load runtime $name"
+  fi
+  gv_nothing_changed "$cfg and $toml are already as planned"
+  gv_emit step=configure-containerd changed:b=false "runtime=$name" "config=$cfg" "configVersion:i=$version" \
+    "runscToml=$toml" restarted:b=false "restartRequired:b=$restart_required"
+  exit 0
+fi
+
+# -- commit: record originals (first time only), keep previous bytes, rename
+gv_mkstate "$state"
+new_records=''
+record_original() { # FILE NAME
+  if [ ! -e "$state/$2.original" ] && [ ! -e "$state/$2.original.absent" ]; then
+    if [ -e "$1" ]; then
+      cp -p "$1" "$state/$2.original"
+      new_records="$new_records $state/$2.original"
+    else
+      : >"$state/$2.original.absent"
+      new_records="$new_records $state/$2.original.absent"
+    fi
+  fi
+}
+record_original "$cfg" config
+record_original "$toml" runsc.toml
+prev_cfg=''
+prev_toml=''
+if [ -e "$cfg" ]; then
+  prev_cfg="$tmp/config.previous"
+  cp -p "$cfg" "$prev_cfg"
+fi
+if [ -e "$toml" ]; then
+  prev_toml="$tmp/runsc.toml.previous"
+  cp -p "$toml" "$prev_toml"
+fi
+
+wrote_cfg=false
+wrote_toml=false
+restarted=false
+gv_step_rollback() {
+  if [ "$wrote_toml" = true ]; then
+    if [ -n "$prev_toml" ]; then gv_replace_file "$prev_toml" "$toml"; else rm -f "$toml"; fi
+    gv_warn "put back the previous $toml"
+  fi
+  if [ "$wrote_cfg" = true ]; then
+    if [ -n "$prev_cfg" ]; then gv_replace_file "$prev_cfg" "$cfg"; else rm -f "$cfg"; fi
+    gv_warn "put back the previous $cfg"
+    if [ "$restarted" = true ]; then
+      systemctl restart containerd.service && gv_warn "restarted containerd with the previous configuration"
+    fi
+  fi
+  for f in $new_records; do rm -f "$f"; done
+  rmdir "$state" "$GV_STATE_DIR" 2>/dev/null
+}
+
+if [ "$toml_changed" = true ]; then
+  gv_log "writing $toml"
+  mkdir -p "$(dirname "$toml")"
+  wrote_toml=true
+  gv_replace_file "$tmp/runsc.toml" "$toml" 0644
+fi
+if [ "$cfg_changed" = true ]; then
+  gv_log "writing runtime $name (config version $version) into $cfg"
+  wrote_cfg=true
+  mv -f "$staged" "$cfg"
+fi
+
+# -- restart containerd only if config.toml changed
+if [ "$cfg_changed" = true ]; then
+  if gv_has_systemd && systemctl is-active --quiet containerd.service 2>/dev/null; then
+    gv_log "restarting containerd (systemctl restart containerd; running containers keep running)"
+    restarted=true
+    systemctl restart containerd.service ||
+      gv_die "containerd did not restart with the new $cfg" "see 'journalctl -u containerd'; the previous file was put back"
+    i=0
+    until systemctl is-active --quiet containerd.service 2>/dev/null; do
+      i=$((i + 1))
+      [ "$i" -lt 20 ] || gv_die "containerd is not active after the restart with the new $cfg" \
+        "see 'journalctl -u containerd'; the previous file was put back"
+      sleep 1
+    done
+  elif gv_has_systemd; then
+    gv_log "containerd.service is not active, so nothing was restarted; containerd reads $cfg when it starts"
+  elif gv_containerd_restart_required "$cfg"; then
+    restart_required=true
+    gv_warn "containerd is running without systemd, and there is no generic way to restart it here: restart it yourself to load runtime $name (it was not killed)"
+  else
+    gv_log "no containerd reading $cfg is running; it reads $cfg when it starts"
+  fi
+fi
+
+# -- remember what we wrote (uninstall restores originals only if these bytes are still there)
+if [ "$cfg_changed" = true ]; then
+  cp "$cfg" "$tmp/config.written"
+  gv_replace_file "$tmp/config.written" "$state/config.written" 0600
+fi
+if [ "$toml_changed" = true ]; then
+  cp "$toml" "$tmp/runsc.toml.written"
+  gv_replace_file "$tmp/runsc.toml.written" "$state/runsc.toml.written" 0600
+fi
+printf 'config=%s\nruntime=%s\nrunsc_toml=%s\n' "$cfg" "$name" "$toml" >"$tmp/record"
+gv_replace_file "$tmp/record" "$state/record" 0600
+wrote_cfg=false
+wrote_toml=false
+new_records=''
+
+gv_emit step=configure-containerd changed:b=true "runtime=$name" "config=$cfg" "configVersion:i=$version" \
+  "runscToml=$toml" "restarted:b=$restarted" "restartRequired:b=$restart_required"
