@@ -43,6 +43,7 @@ gv_init() {
   trap 'gv__on_exit' EXIT
   trap 'exit 129' HUP
   trap 'exit 130' INT
+  trap 'exit 141' PIPE
   trap 'exit 143' TERM
   gv_run=$(mktemp -d "${TMPDIR:-/tmp}/pulumi-gvisor.XXXXXX") ||
     gv_die "could not create a temporary directory" "check that ${TMPDIR:-/tmp} is writable and not full"
@@ -88,6 +89,8 @@ gv__on_exit() {
   gv__rc=$?
   set +e
   trap - EXIT
+  # Finish the rollback and cleanup even if stderr is gone (SSH cut, closed pipe).
+  trap '' HUP INT PIPE TERM
   if [ "$gv__rc" -ne 0 ]; then
     if command -v gv_step_rollback >/dev/null 2>&1; then
       gv_step_rollback
