@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildHostPlan } from "../../src/plan/host-plan";
 import { StepName, renderStepScript } from "../../src/scripts/render";
 
@@ -15,8 +15,13 @@ const STEPS_DIR = resolve(__dirname, "../../src/scripts/steps");
 const STEPS: StepName[] = ["install", "configure-docker", "configure-containerd", "verify", "uninstall"];
 const FILES: string[] = ["lib", ...STEPS];
 
-const work = mkdtempSync(join(tmpdir(), "pulumi-gvisor-steps-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+let work = "";
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), "pulumi-gvisor-steps-"));
+});
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
 
 function run(cmd: string, args: string[]): { status: number | null; out: string } {
   const r = spawnSync(cmd, args, { encoding: "utf8" });
