@@ -1,0 +1,346 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { Ec2HostPlan, Ec2HostPlanInput, buildEc2HostPlan, pickDefaultSubnet } from "../plan/ec2";
+import { HostPlan, buildHostPlan } from "../plan/host-plan";
+import { Verification } from "../plan/verification";
+import { Ec2HostArgs } from "./ec2-host-args";
+import { Host, setupPlanInput } from "./host";
+import { GvisorSetupArgs, HostConnectionArgs } from "./host-args";
+import { asInputError, isKnownNow, planOutput } from "./validate";
+
+/** Seconds per SSH dial attempt. */
+const PER_DIAL_TIMEOUT = 15;
+
+// Ec2Fleet builds Ec2Host args for its members and wants errors to name the
+// member's path (`args.hosts[2].instanceType`). The path travels beside the
+// args object, not in it, so the public args stay exactly the documented ones.
+const propertyRoots = new WeakMap<object, string>();
+
+/** Makes validation errors for these args name properties under `root`. @internal */
+export function withPropertyRoot<T extends object>(args: T, root: string): T {
+  propertyRoots.set(args, root);
+  return args;
+}
+
+/** The plain values validation needs, as Inputs; secrets and the bastion stay out. */
+function validatedInputs(args: Ec2HostArgs) {
+  return {
+    arch: args.arch,
+    instanceType: args.instanceType,
+    os: args.os,
+    amiId: args.amiId,
+    sshUser: args.sshUser,
+    sshAllowedCidrs: args.sshAllowedCidrs,
+    allowSshFromAnywhere: args.allowSshFromAnywhere,
+    associatePublicIpAddress: args.associatePublicIpAddress,
+    subnetId: args.subnetId,
+    vpcId: args.vpcId,
+    availabilityZone: args.availabilityZone,
+    securityGroupIds: args.securityGroupIds,
+    rootVolumeSize: args.rootVolumeSize,
+    iamInstanceProfile: args.iamInstanceProfile,
+    // A key pair created alongside (a fleet's) is known only after it exists:
+    // only its presence matters here, so it must not hold the plan back.
+    keyName: isKnownNow(args.keyName) ? args.keyName : undefined,
+    sshDialErrorLimit: args.sshDialErrorLimit,
+    tags: args.tags,
+    setup: setupOf(args),
+  };
+}
+
+/** Which optional settings are given at all (decided at construction: they decide which resources exist). */
+interface Presence {
+  proxy: boolean;
+  keyName: boolean;
+  publicKey: boolean;
+  privateKey: boolean;
+}
+
+function presenceOf(args: Ec2HostArgs): Presence {
+  return {
+    proxy: args.proxy !== undefined,
+    keyName: args.keyName !== undefined,
+    publicKey: args.publicKey !== undefined,
+    privateKey: args.privateKey !== undefined,
+  };
+}
+
+/** The gVisor setup fields, exactly as Host takes them. */
+function setupOf(args: Ec2HostArgs): GvisorSetupArgs {
+  return {
+    version: args.version,
+    mirror: args.mirror,
+    arch: args.arch,
+    installDir: args.installDir,
+    runsc: args.runsc,
+    docker: args.docker,
+    containerd: args.containerd,
+    verify: args.verify,
+  };
+}
+
+/**
+ * Validates Ec2Host args now when every validated value is known (a fleet
+ * checks all members before registering itself); otherwise the Ec2Host does
+ * it once the values resolve. @internal
+ */
+export function checkEc2HostArgs(name: string, args: Ec2HostArgs, root: string): void {
+  const inputs = validatedInputs(args);
+  if (!isKnownNow(inputs)) return;
+  asInputError(() => planEc2Host(name, inputs as pulumi.Unwrap<typeof inputs>, presenceOf(args), root));
+}
+
+/** Both plans of an Ec2Host: now when its args are plain values, later when some are Outputs. @internal */
+export function ec2HostPlanOutput(name: string, args: Ec2HostArgs, root = "args"): pulumi.Output<Ec2HostPlans> {
+  const presence = presenceOf(args);
+  return planOutput(validatedInputs(args), (resolved) => planEc2Host(name, resolved, presence, root));
+}
+
+/**
+ * Where an Ec2Host goes: the given subnet (its VPC looked up unless given), or
+ * the first default subnet of the default VPC. `vpcCidr` is set when SSH is to
+ * be open to the VPC (a bastion without an explicit list). @internal
+ */
+export function ec2HostNetwork(
+  args: Ec2HostArgs,
+  ec2: pulumi.Output<Ec2HostPlan>,
+  root: string,
+  opts: pulumi.InvokeOutputOptions,
+): { subnetId: pulumi.Output<string>; vpcId: pulumi.Output<string>; vpcCidr?: pulumi.Output<string> } {
+  const wantVpcCidr = args.proxy !== undefined && args.sshAllowedCidrs === undefined;
+  if (args.subnetId !== undefined) {
+    const subnetId = pulumi.output(args.subnetId);
+    const vpcId = args.vpcId !== undefined ? pulumi.output(args.vpcId) : aws.ec2.getSubnetOutput({ id: subnetId }, opts).vpcId;
+    return { subnetId, vpcId, vpcCidr: wantVpcCidr ? aws.ec2.getVpcOutput({ id: vpcId }, opts).cidrBlock : undefined };
+  }
+  const vpc = aws.ec2.getVpcOutput({ default: true }, opts);
+  const filters = pulumi.all([vpc.id, ec2]).apply(([id, p]) => [
+    { name: "vpc-id", values: [id] },
+    { name: "default-for-az", values: ["true"] },
+    ...(p.availabilityZone ? [{ name: "availability-zone", values: [p.availabilityZone] }] : []),
+  ]);
+  const subnets = aws.ec2.getSubnetsOutput({ filters }, opts);
+  const subnetId = pulumi
+    .all([subnets.ids, vpc.id, ec2])
+    .apply(([ids, id, p]) => asInputError(() => pickDefaultSubnet(ids, id, p.availabilityZone, `${root}.subnetId`)));
+  return { subnetId, vpcId: vpc.id, vpcCidr: wantVpcCidr ? vpc.cidrBlock : undefined };
+}
+
+/** Both plans of one EC2 host: the machine and the gVisor setup on it. */
+export interface Ec2HostPlans {
+  ec2: Ec2HostPlan;
+  host: HostPlan;
+}
+
+/**
+ * Validates everything an Ec2Host needs (pure): the EC2 settings, then the
+ * gVisor setup with the derived arch. Errors name paths under `root`.
+ */
+export function planEc2Host(
+  name: string,
+  resolved: pulumi.Unwrap<ReturnType<typeof validatedInputs>>,
+  presence: Presence,
+  root: string,
+): Ec2HostPlans {
+  const input: Ec2HostPlanInput = {
+    ...resolved,
+    name,
+    platform: resolved.setup.runsc?.platform,
+    hasProxy: presence.proxy,
+    hasKeyName: presence.keyName,
+    hasPublicKey: presence.publicKey,
+    hasPrivateKey: presence.privateKey,
+  };
+  const ec2 = buildEc2HostPlan(input, root);
+  const host = buildHostPlan(setupPlanInput({ ...resolved.setup, arch: ec2.arch }), root);
+  return { ec2, host };
+}
+
+/**
+ * One EC2 instance (x86_64 or Graviton) with gVisor, set up and verified.
+ *
+ * Provisions the machine the careful way: AMI from AWS's public parameters
+ * (kept on later updates unless `replaceOnAmiChange`), IMDSv2 only with hop
+ * limit 1, encrypted gp3 root volume, a security group that opens SSH to
+ * `sshAllowedCidrs` only, no instance profile unless given, tags on all.
+ * Then composes `Host` over SSH with the engine step first (Docker and/or
+ * containerd from the OS packages on a fresh image).
+ */
+export class Ec2Host extends pulumi.ComponentResource {
+  /** EC2 instance id. */
+  public readonly instanceId: pulumi.Output<string>;
+  /** Public IPv4 address (empty when the instance has none). */
+  public readonly publicIp: pulumi.Output<string>;
+  /** Private IPv4 address. */
+  public readonly privateIp: pulumi.Output<string>;
+  /** `x86_64` or `arm64`. */
+  public readonly arch: pulumi.Output<string>;
+  /** The instance type. */
+  public readonly instanceType: pulumi.Output<string>;
+  /** The AMI the instance runs. */
+  public readonly ami: pulumi.Output<string>;
+  /** SSH login user. */
+  public readonly sshUser: pulumi.Output<string>;
+  /** The address the SSH connection uses (public, or private behind a bastion). */
+  public readonly sshHost: pulumi.Output<string>;
+  /** The SSH-only security group created for the host. */
+  public readonly securityGroupId: pulumi.Output<string>;
+  /** The generated SSH private key (OpenSSH format, secret); empty when a key was given. */
+  public readonly privateKey: pulumi.Output<string>;
+  /** What the verify step measured on the host. */
+  public readonly verification: pulumi.Output<Verification>;
+  /** True when every enabled runtime ran a sandbox with its own kernel. */
+  public readonly isolated: pulumi.Output<boolean>;
+  /** runsc version reported by the installed binary. */
+  public readonly runscVersion: pulumi.Output<string>;
+
+  constructor(name: string, args: Ec2HostArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Validate before registering anything: bad input fails the preview
+    // without leaving a half-registered component behind.
+    const root = propertyRoots.get(args) ?? "args";
+    const plans = ec2HostPlanOutput(name, args, root);
+    super("pulumi-gvisor:index:Ec2Host", name, {}, opts);
+    const ec2 = plans.apply((p) => p.ec2);
+    const tags = ec2.apply((p) => p.tags);
+    const tagged = (suffix: string) => tags.apply((t) => ({ ...t, Name: `${t.Name}-${suffix}` }));
+    const parent = { parent: this };
+
+    const { subnetId, vpcId, vpcCidr } = ec2HostNetwork(args, ec2, root, parent);
+
+    const ingress = pulumi.all([ec2, vpcCidr]).apply(([p, cidr]) => {
+      const allowed = p.sshIngress ?? { ipv4: cidr ? [cidr] : [], ipv6: [] };
+      return [
+        {
+          description: "SSH from the allowed CIDR blocks",
+          protocol: "tcp",
+          fromPort: 22,
+          toPort: 22,
+          cidrBlocks: allowed.ipv4,
+          ipv6CidrBlocks: allowed.ipv6,
+        },
+      ];
+    });
+    const securityGroup = new aws.ec2.SecurityGroup(
+      `${name}-ssh`,
+      {
+        vpcId,
+        description: "pulumi-gvisor host: SSH from the allowed CIDR blocks only; all egress",
+        ingress,
+        egress: [
+          {
+            description: "All egress: OS packages, gVisor releases, container images",
+            protocol: "-1",
+            fromPort: 0,
+            toPort: 0,
+            cidrBlocks: ["0.0.0.0/0"],
+            ipv6CidrBlocks: ["::/0"],
+          },
+        ],
+        revokeRulesOnDelete: true,
+        tags: tagged("ssh"),
+      },
+      parent,
+    );
+
+    // SSH key: an existing key pair, an imported public key, or a generated ED25519 pair.
+    let keyName: pulumi.Input<string>;
+    let connectionKey: pulumi.Input<string> | undefined = args.privateKey === undefined ? undefined : pulumi.secret(args.privateKey);
+    let generatedKey: pulumi.Output<string> | undefined;
+    if (args.keyName !== undefined) {
+      keyName = args.keyName;
+    } else {
+      let publicKey: pulumi.Input<string>;
+      if (args.publicKey !== undefined) {
+        publicKey = args.publicKey;
+      } else {
+        const key = new tls.PrivateKey(`${name}-ssh-key`, { algorithm: "ED25519" }, parent);
+        publicKey = key.publicKeyOpenssh;
+        generatedKey = pulumi.secret(key.privateKeyOpenssh);
+        connectionKey = generatedKey;
+      }
+      keyName = new aws.ec2.KeyPair(`${name}-key`, { publicKey, tags: tagged("key") }, parent).keyName;
+    }
+
+    const ami = args.amiId !== undefined ? pulumi.output(args.amiId) : aws.ssm.getParameterOutput({ name: ec2.apply((p) => p.amiParameter as string) }, parent).insecureValue;
+
+    const instance = new aws.ec2.Instance(
+      `${name}-instance`,
+      {
+        ami,
+        instanceType: ec2.apply((p) => p.instanceType.name),
+        subnetId,
+        vpcSecurityGroupIds: pulumi.all([securityGroup.id, ec2]).apply(([id, p]) => [id, ...p.securityGroupIds]),
+        associatePublicIpAddress: ec2.apply((p) => p.associatePublicIpAddress),
+        keyName,
+        iamInstanceProfile: args.iamInstanceProfile === undefined ? undefined : ec2.apply((p) => p.iamInstanceProfile as string),
+        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+        rootBlockDevice: {
+          encrypted: true,
+          volumeType: "gp3",
+          volumeSize: ec2.apply((p) => p.rootVolumeSize),
+          kmsKeyId: args.rootVolumeKmsKeyId,
+          deleteOnTermination: true,
+          tags: tagged("root"),
+        },
+        // Only for kvm on C8i/M8i/R8i: nested virtualization turns VSM off.
+        cpuOptions: ec2.apply((p) => (p.nestedVirtualization ? { nestedVirtualization: "enabled" } : undefined)) as pulumi.Output<aws.types.input.ec2.InstanceCpuOptions>,
+        tags,
+      },
+      { parent: this, ignoreChanges: args.replaceOnAmiChange === true ? [] : ["ami"] },
+    );
+
+    const address = pulumi
+      .all([instance.publicIp, instance.privateIp, ec2])
+      .apply(([pub, priv, p]) => (p.usePrivateAddress || !pub ? priv : pub));
+    const connection: HostConnectionArgs = {
+      host: address,
+      user: ec2.apply((p) => p.loginUser),
+      privateKey: connectionKey,
+      proxy: args.proxy,
+      dialErrorLimit: ec2.apply((p) => p.sshDialErrorLimit),
+      perDialTimeout: PER_DIAL_TIMEOUT,
+    };
+    const host = new Host(
+      name,
+      {
+        ...setupOf(args),
+        arch: ec2.apply((p) => p.arch),
+        connection,
+        installEngine: true,
+        uninstallOnDelete: args.uninstallOnDelete ?? false,
+      },
+      parent,
+    );
+
+    this.instanceId = instance.id;
+    this.publicIp = instance.publicIp.apply((ip) => ip ?? "");
+    this.privateIp = instance.privateIp;
+    this.arch = ec2.apply((p) => p.arch);
+    this.instanceType = instance.instanceType;
+    this.ami = instance.ami;
+    this.sshUser = ec2.apply((p) => p.loginUser);
+    this.sshHost = address;
+    this.securityGroupId = securityGroup.id;
+    this.privateKey = generatedKey ?? pulumi.secret("");
+    this.verification = host.verification;
+    this.isolated = host.isolated;
+    this.runscVersion = host.runscVersion;
+
+    this.registerOutputs({
+      instanceId: this.instanceId,
+      publicIp: this.publicIp,
+      privateIp: this.privateIp,
+      arch: this.arch,
+      instanceType: this.instanceType,
+      ami: this.ami,
+      sshUser: this.sshUser,
+      sshHost: this.sshHost,
+      securityGroupId: this.securityGroupId,
+      privateKey: this.privateKey,
+      verification: this.verification,
+      isolated: this.isolated,
+      runscVersion: this.runscVersion,
+    });
+  }
+}
