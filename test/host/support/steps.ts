@@ -1,0 +1,54 @@
+/**
+ * Runs rendered plan steps on a harness test host over real SSH, exactly as
+ * @pulumi/command sends them, and parses their one-line JSON results.
+ */
+import { HostPlan, HostPlanInput, buildHostPlan } from "../../../src/plan/host-plan";
+import { StepName, renderStepCommand } from "../../../src/scripts/render";
+import type { CommandResult, Mirror, SshUser, TestHost } from "../harness";
+
+/** Runsc 20221219 refuses Docker containers with network enabled in the root netns: test plans use `none`. */
+export function testPlan(mirror: Mirror, input: HostPlanInput = {}): HostPlan {
+  return buildHostPlan({
+    version: mirror.versions.archive,
+    mirror: mirror.baseUrl,
+    ...input,
+    runsc: { network: "none", ...input.runsc },
+    verify: { image: "local/busybox:latest", ...input.verify },
+  });
+}
+
+export interface StepResult extends CommandResult {
+  /** The JSON object on stdout, when there is one. */
+  json?: Record<string, any>;
+}
+
+export async function runStep(host: TestHost, plan: HostPlan, step: StepName, user: SshUser = "root"): Promise<StepResult> {
+  const result = await host.run(renderStepCommand(plan, step), { user });
+  let json: Record<string, any> | undefined;
+  try {
+    json = JSON.parse(result.stdout.trim());
+  } catch {
+    json = undefined;
+  }
+  return { ...result, json };
+}
+
+/** Runs a step that must succeed; a failure throws with the step's stderr. */
+export async function mustRun(host: TestHost, plan: HostPlan, step: StepName, user: SshUser = "root"): Promise<StepResult> {
+  const r = await runStep(host, plan, step, user);
+  if (r.code !== 0) throw new Error(`step ${step} failed (exit ${r.code}):\n${r.stderr}`);
+  return r;
+}
+
+/** The last non-empty stderr line: where every step puts its one-line error. */
+export const lastLine = (text: string) => text.trim().split("\n").pop() ?? "";
+
+/** Bytes and mtime of files, to prove a re-run rewrote nothing. */
+export async function fingerprint(host: TestHost, files: readonly string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of files) {
+    const stat = await host.stat(f);
+    out[f] = stat === undefined ? "absent" : `${stat.mtime} ${stat.inode} ${(await host.sh('sha256sum -- "$1" 2>/dev/null || echo dir', [f])).stdout.split(" ")[0]}`;
+  }
+  return out;
+}
