@@ -1,0 +1,105 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Arch } from "../plan/arch";
+import { EksCapacityType } from "../plan/eks";
+import { RunscArgs } from "./host-args";
+import { NodeTaintArgs, RuntimeClassOverheadArgs } from "./runtime-class-args";
+
+/** containerd side of the nodes' gVisor setup. */
+export interface EksContainerdArgs {
+  /** The runtime handler the nodes register (DNS label); the RuntimeClass and the node label name it. @default "runsc" */
+  runtimeName?: pulumi.Input<string>;
+  /** Where the nodes keep the shim's runsc.toml. @default "/etc/containerd/runsc.toml" */
+  runscConfigPath?: pulumi.Input<string>;
+}
+
+/** The gVisor the nodes get. */
+export interface EksGvisorArgs {
+  /** A dated gVisor release (`20261020.0`); `latest` and `nightly` are refused, as nodes launched later would differ. @default DEFAULT_GVISOR_VERSION */
+  version?: pulumi.Input<string>;
+  /** Base URL of a release mirror laid out like gVisor's bucket. @default gVisor's public bucket */
+  mirror?: pulumi.Input<string>;
+  /** runsc options; `platform: "kvm"` is refused (no nested virtualization on managed node groups). @default {} (runsc defaults: systrap) */
+  runsc?: pulumi.Input<RunscArgs>;
+  /** The containerd handler and runsc.toml path. @default { runtimeName: "runsc", runscConfigPath: "/etc/containerd/runsc.toml" } */
+  containerd?: pulumi.Input<EksContainerdArgs>;
+}
+
+/** Node group size. */
+export interface EksScalingArgs {
+  /** Fewest nodes. @default 1 */
+  minSize?: pulumi.Input<number>;
+  /** Nodes to run now. @default 2, kept within minSize and maxSize */
+  desiredSize?: pulumi.Input<number>;
+  /** Most nodes. @default the larger of 3 and desiredSize */
+  maxSize?: pulumi.Input<number>;
+}
+
+/** The RuntimeClass that goes with the node group. */
+export interface EksRuntimeClassArgs {
+  /** Class name pods put in `runtimeClassName`. @default "gvisor" */
+  name?: pulumi.Input<string>;
+  /** Must equal the nodes' handler (`gvisor.containerd.runtimeName`); a mismatch is refused. @default the nodes' handler */
+  handler?: pulumi.Input<string>;
+  /** Pod overhead charged for the sandbox. @default none */
+  overhead?: pulumi.Input<RuntimeClassOverheadArgs>;
+}
+
+/** Arguments of the EksNodeGroup component. */
+export interface EksNodeGroupArgs {
+  /** Name of the existing EKS cluster. */
+  clusterName: pulumi.Input<string>;
+  /** Kubernetes version of the nodes (`"1.33"`); picks the AMI release line and the containerd config form. */
+  kubernetesVersion: pulumi.Input<string>;
+  /** ARN of the IAM role the nodes use (AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy, AmazonEC2ContainerRegistryReadOnly). */
+  nodeRoleArn: pulumi.Input<string>;
+  /** Subnets the nodes are placed in; they need a route to the gVisor release bucket (or your mirror). */
+  subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** CPU architecture: `x86_64` or `arm64` (Graviton). Picks the AL2023 AMI type. @default "x86_64" */
+  arch?: pulumi.Input<Arch>;
+  /** EC2 instance types, all of `arch`. @default ["m7i.large"] for x86_64, ["m7g.large"] for arm64 */
+  instanceTypes?: pulumi.Input<pulumi.Input<string>[]>;
+  /** On-demand or spot capacity. @default "ON_DEMAND" */
+  capacityType?: pulumi.Input<EksCapacityType>;
+  /** Node group size. @default { minSize: 1, desiredSize: 2, maxSize: 3 } */
+  scaling?: pulumi.Input<EksScalingArgs>;
+  /** Root volume size in GiB (gp3, encrypted). @default 50 */
+  diskSize?: pulumi.Input<number>;
+  /** KMS key for the root volume. @default the account's default EBS key */
+  diskKmsKeyId?: pulumi.Input<string>;
+  /**
+   * IMDSv2 hop limit. 1 keeps pods (which are not on the host network) away
+   * from the node role's credentials; raise it only for pods that need IMDS.
+   * @default 1
+   */
+  metadataHopLimit?: pulumi.Input<number>;
+  /** Security groups of the nodes. @default the cluster security group */
+  securityGroupIds?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Node group name. @default derived from the resource name, with a random suffix */
+  nodeGroupName?: pulumi.Input<string>;
+  /** Node labels besides the gVisor one (`sandbox.pulumi-gvisor.io/runtime=<handler>`, always set). @default {} */
+  labels?: pulumi.Input<{ [key: string]: pulumi.Input<string> }>;
+  /** Node taints besides the gVisor NoSchedule one (always set). @default [] */
+  taints?: pulumi.Input<pulumi.Input<NodeTaintArgs>[]>;
+  /** Tags of the node group, the launch template, and the instances and volumes it launches. @default {} */
+  tags?: pulumi.Input<{ [key: string]: pulumi.Input<string> }>;
+  /** The gVisor the nodes get. @default {} (pinned release, runsc defaults, handler "runsc") */
+  gvisor?: pulumi.Input<EksGvisorArgs>;
+  /** The RuntimeClass that goes with the nodes. @default { name: "gvisor" } */
+  runtimeClass?: pulumi.Input<EksRuntimeClassArgs>;
+  /**
+   * The cluster's kubeconfig (contents). With it, or with a Kubernetes
+   * provider in the resource options, the RuntimeClass is created in the
+   * cluster; without either, only its manifest is output. Kept secret.
+   * @default none
+   */
+  kubeconfig?: pulumi.Input<string>;
+  /**
+   * After the nodes join, run a Job under the RuntimeClass that must complete
+   * (needs cluster access, see kubeconfig). A plain value. @default false
+   */
+  smokeTest?: boolean;
+  /** Image of the smoke-test Job. @default "docker.io/library/busybox:1.36.1" */
+  smokeTestImage?: pulumi.Input<string>;
+  /** Namespace of the smoke-test Job. @default "default" */
+  smokeTestNamespace?: pulumi.Input<string>;
+}
