@@ -15,3 +15,48 @@ export type { ContainerdVerification, RuntimeVerification, Verification } from "
 export { STEPS, renderStepCommand, renderStepScript, renderSteps } from "./scripts/render";
 export type { StepName } from "./scripts/render";
 export { shellQuote } from "./scripts/quote";
+
+// AWS: hosts and fleets.
+export { Ec2Host } from "./components/ec2-host";
+export { Ec2Fleet } from "./components/ec2-fleet";
+export type { Ec2FleetHostSummary } from "./components/ec2-fleet";
+export type * from "./components/ec2-host-args";
+export { DEFAULT_EC2_OS, DEFAULT_INSTANCE_TYPES, DEFAULT_ROOT_VOLUME_GIB, Ec2Os, amiParameterName, parseInstanceType } from "./plan/ec2";
+export type { InstanceTypeInfo } from "./plan/ec2";
+
+// Kubernetes: RuntimeClass, EKS node groups, node user data.
+export { RuntimeClass } from "./components/runtime-class";
+export type * from "./components/runtime-class-args";
+export { EksNodeGroup } from "./components/eks-node-group";
+export type * from "./components/eks-node-group-args";
+export {
+  DEFAULT_RUNTIME_CLASS_NAME,
+  DEFAULT_RUNTIME_HANDLER,
+  GKE_SANDBOX,
+  GVISOR_NODE_LABEL,
+  RuntimeClassPreset,
+  TaintEffect,
+  buildRuntimeClassPlan,
+  checkHandlerAgreement,
+  gkeSandboxScheduling,
+  gvisorNodeScheduling,
+  smokeTestJob,
+  tolerationFor,
+} from "./plan/kubernetes";
+export type {
+  HandlerAgreementInput,
+  NodeTaint,
+  RuntimeClassInput,
+  RuntimeClassManifest,
+  RuntimeClassMetadata,
+  RuntimeClassOverhead,
+  RuntimeClassPlan,
+  RuntimeClassScheduling,
+  Toleration,
+} from "./plan/kubernetes";
+export { DEFAULT_INSTANCE_TYPES as DEFAULT_EKS_INSTANCE_TYPES, EKS_AMI_TYPES, EksCapacityType, buildEksNodeGroupPlan, instanceTypeArch } from "./plan/eks";
+export type { EksNodeGroupInput, EksNodeGroupPlan } from "./plan/eks";
+export { CONTAINERD2_FROM_MINOR, containerdConfigVersionFor, parseKubernetesVersion, renderMimeMultipart, renderNodeConfig } from "./plan/user-data";
+export type { KubernetesVersion, MimePart } from "./plan/user-data";
+export { renderEksNodeUserData, renderNodeBootstrapScript } from "./scripts/node-user-data";
+export type { EksNodeUserDataInput } from "./scripts/node-user-data";

@@ -4,6 +4,7 @@
  * real SSH, then checks the host itself afterwards.
  */
 import { parse } from "smol-toml";
+import { parseVerification } from "../../src/plan/verification";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Mirror, SshUser, TestHost, ensureHostPackages, startMirror, startTestHost } from "./harness";
 import { fingerprint, lastLine, mustRun, runStep, testPlan } from "./support/steps";
@@ -240,6 +241,8 @@ describe("verify on a broken runtime", () => {
     const r = await mustRun(host, lenient, "verify");
     expect(r.json).toMatchObject({ isolated: false, runtimes: [{ name: "runsc", ran: false }] });
     expect(r.json?.failures.join("\n")).toMatch(/docker\/runsc: .*bogus/);
+    // The component parses this report into its typed output.
+    expect(parseVerification(r.stdout)).toMatchObject({ isolated: false, runtimes: [{ ran: false, sandboxKernel: "", kallsymsHidden: false }] });
 
     const strict = await runStep(host, plan, "verify");
     expect(strict.code).not.toBe(0);

@@ -72,6 +72,12 @@ describe("step rendering", () => {
     });
   }
 
+  it("keeps every step file 7-bit ASCII (user data parts must be, and previews stay plain)", () => {
+    for (const name of [...STEPS, "engine", "lib"] as const) {
+      expect([...stepSource(name)].filter((c) => c !== "\t" && c !== "\n" && (c < " " || c > "~")), name).toEqual([]);
+    }
+  });
+
   it("embeds the step body and lib.sh unchanged", () => {
     const script = renderStepScript(x86, "install");
     expect(script).toContain(stepSource("lib").split("\n").slice(1).join("\n").trimEnd());

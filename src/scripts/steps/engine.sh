@@ -50,30 +50,6 @@ if [ "$GV_CONTAINERD_ENABLED" = true ] && ! have containerd; then missing="$miss
 if ! have python3; then missing="$missing python3"; fi
 missing=${missing# }
 
-# -- cloud-init ----------------------------------------------------------------
-# A fresh instance may still be running cloud-init, which runs the package
-# manager itself (package updates, user data). Wait for it, bounded.
-wait_for_cloud_init() {
-  have cloud-init || return 0
-  ci=$(cloud-init status 2>/dev/null | sed -n 's/^status:[[:space:]]*//p' | head -n 1) || ci=''
-  case $ci in
-    running) ;;
-    'not started' | '')
-      # Early in boot cloud-init has not started yet; elsewhere it never will.
-      gv_has_systemd && systemctl is-system-running 2>/dev/null | grep -Eq '^(initializing|starting)$' || return 0
-      ;;
-    *) return 0 ;;
-  esac
-  gv_log "waiting for cloud-init to finish (status: ${ci:-not started}; at most ${cloud_init_limit}s)"
-  ci_rc=0
-  gv_timeout "$cloud_init_limit" cloud-init status --wait >/dev/null 2>&1 || ci_rc=$?
-  case $ci_rc in
-    0) gv_log "cloud-init has finished" ;;
-    124) gv_warn "cloud-init is still running after ${cloud_init_limit}s; continuing without it" ;;
-    *) gv_warn "cloud-init finished with status $ci_rc (errors or warnings in its own run); continuing" ;;
-  esac
-}
-
 # -- package manager -----------------------------------------------------------
 if have apt-get; then
   pm=apt
@@ -171,7 +147,7 @@ if [ -n "$missing" ]; then
   packages=''
   for role in $missing; do packages="$packages $(package_for "$role")"; done
   packages=${packages# }
-  wait_for_cloud_init
+  gv_wait_for_cloud_init "$cloud_init_limit"
   gv_log "installing $packages with $pm (missing: $missing)"
   install_rc=0
   case $pm in

@@ -30,33 +30,7 @@ tmp=$(gv_tmpdir)
 gv_require_python
 
 # -- wait for cloud-init (it may still be installing Docker or writing configs)
-if command -v cloud-init >/dev/null 2>&1; then
-  waited=0
-  while :; do
-    ci=$(cloud-init status 2>/dev/null | sed -n 's/^status:[[:space:]]*//p' | head -n 1) || ci=''
-    case $ci in
-      running) ;;
-      'not started' | '')
-        # Early in boot cloud-init has not started yet; elsewhere it never will.
-        if gv_has_systemd && systemctl is-system-running 2>/dev/null | grep -Eq '^(initializing|starting)$'; then
-          :
-        else
-          break
-        fi
-        ;;
-      *) break ;;
-    esac
-    if [ "$waited" -ge 600 ]; then
-      gv_warn "cloud-init is still '$ci' after 600s; continuing without it"
-      break
-    fi
-    if [ $((waited % 60)) -eq 0 ]; then
-      gv_log "waiting for cloud-init to finish (status: ${ci:-unknown}; waited ${waited}s of at most 600s)"
-    fi
-    sleep 5
-    waited=$((waited + 5))
-  done
-fi
+gv_wait_for_cloud_init 600
 
 # -- architecture
 arch=$(uname -m)

@@ -141,6 +141,49 @@ gv_timeout() {
   fi
 }
 
+# gv_under_cloud_init: true when this step is itself part of cloud-init's run
+# (user data on a booting node): waiting for cloud-init would then wait for
+# ourselves until the time limit.
+gv_under_cloud_init() {
+  gv__pid=$PPID
+  while [ "${gv__pid:-0}" -gt 1 ]; do
+    # cloud-init runs as "python3 /usr/bin/cloud-init modules ...": look at the
+    # program and its script, not at arguments that merely mention it.
+    for gv__arg in $(tr '\0' '\n' <"/proc/$gv__pid/cmdline" 2>/dev/null | head -n 2 | sed 's|.*/||; s/[^A-Za-z0-9._-]//g'); do
+      [ "$gv__arg" = cloud-init ] && return 0
+    done
+    gv__pid=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$gv__pid/status" 2>/dev/null) || return 1
+  done
+  return 1
+}
+
+# gv_wait_for_cloud_init LIMIT: on a fresh instance cloud-init may still be
+# installing packages or writing configs; wait for it, at most LIMIT seconds.
+gv_wait_for_cloud_init() {
+  command -v cloud-init >/dev/null 2>&1 || return 0
+  if gv_under_cloud_init; then
+    gv_log "running inside cloud-init: not waiting for it"
+    return 0
+  fi
+  gv__ci=$(cloud-init status 2>/dev/null | sed -n 's/^status:[[:space:]]*//p' | head -n 1) || gv__ci=''
+  case $gv__ci in
+    running) ;;
+    'not started' | '')
+      # Early in boot cloud-init has not started yet; elsewhere it never will.
+      gv_has_systemd && systemctl is-system-running 2>/dev/null | grep -Eq '^(initializing|starting)$' || return 0
+      ;;
+    *) return 0 ;;
+  esac
+  gv_log "waiting for cloud-init to finish (status: ${gv__ci:-not started}; at most ${1}s)"
+  gv__rc=0
+  gv_timeout "$1" cloud-init status --wait >/dev/null 2>&1 || gv__rc=$?
+  case $gv__rc in
+    0) gv_log "cloud-init has finished" ;;
+    124) gv_warn "cloud-init is still running after ${1}s; continuing without it" ;;
+    *) gv_warn "cloud-init finished with status $gv__rc (errors or warnings in its own run); continuing" ;;
+  esac
+}
+
 # gv_has_systemd: true when systemd is PID 1 and systemctl is usable.
 gv_has_systemd() {
   [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1
