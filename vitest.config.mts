@@ -23,7 +23,7 @@ export default defineConfig({
           // host sees it: as unhandled rejections. The end-to-end test makes
           // one on purpose (resources named "expected-failure-…") and asserts
           // on it itself; every other unhandled error still fails the run.
-          onUnhandledError: (error) => !/^failed to register new resource expected-failure-/.test(String(error?.message)),
+          onUnhandledError: (error: Error) => !/^failed to register new resource expected-failure-/.test(String(error?.message)),
         },
       },
     ],
