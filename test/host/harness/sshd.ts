@@ -3,9 +3,10 @@
  * own host key, configured like a hardened stock server (keys only, no
  * AcceptEnv), so commands reach it exactly as they reach a real machine.
  */
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { utils } from "ssh2";
 import { SSH_USERS } from "./constants";
 import type { HostNamespace } from "./namespace";
 import { freePort, greets } from "./ports";
@@ -24,14 +25,30 @@ export interface SshKeys {
 }
 
 export function generateKeys(id: string): SshKeys {
-  const host = utils.generateKeyPairSync("ed25519", { comment: `gvtest-host-${id}` });
-  const client = utils.generateKeyPairSync("ed25519", { comment: `gvtest-client-${id}` });
+  const host = keygen(`gvtest-host-${id}`);
+  const client = keygen(`gvtest-client-${id}`);
   return {
-    hostPublicKey: host.public.trim(),
+    hostPublicKey: host.public,
     hostPrivateKey: host.private,
     clientPrivateKey: client.private,
-    clientPublicKey: client.public.trim(),
+    clientPublicKey: client.public,
   };
+}
+
+/**
+ * An ed25519 key pair from OpenSSH's own ssh-keygen. (ssh2's generator now
+ * and then writes a private key OpenSSH's sshd refuses to load: "error in
+ * libcrypto", seen on about one host in ten.)
+ */
+function keygen(comment: string): { public: string; private: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gvtest-key-"));
+  try {
+    const file = path.join(dir, "key");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file], { stdio: "ignore" });
+    return { private: fs.readFileSync(file, "utf8"), public: fs.readFileSync(`${file}.pub`, "utf8").trim() };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** No Port/ListenAddress here: given on the command line so a port clash can be retried. */
