@@ -6,7 +6,8 @@
 import { parse } from "smol-toml";
 import { parseVerification } from "../../src/plan/verification";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Mirror, SshUser, TestHost, ensureHostPackages, startMirror, startTestHost } from "./harness";
+import { renderStepScript } from "../../src/scripts/render";
+import { Mirror, SshUser, TestHost, ensureHostPackages, shQuote, startMirror, startTestHost } from "./harness";
 import { fingerprint, lastLine, mustRun, runStep, testPlan } from "./support/steps";
 
 let mirror: Mirror;
@@ -60,6 +61,19 @@ describe("fresh host: install, configure Docker, verify", () => {
       failures: [],
     });
     expect(verify.json?.runtimes[0].sandboxKernel).not.toBe(hostKernel);
+  });
+});
+
+describe("shells", () => {
+  it("the same step text runs unchanged under bash as under dash", async () => {
+    const host = await freshHost();
+    const plan = testPlan(mirror);
+    for (const step of ["install", "configure-docker", "verify"] as const) {
+      const r = await host.run(`bash -c ${shQuote(renderStepScript(plan, step))}`);
+      expect(r.code, `${step}: ${r.stderr}`).toBe(0);
+      if (step === "verify") expect(JSON.parse(r.stdout)).toMatchObject({ isolated: true, runtimes: [{ sandboxKernel: "4.4.0" }] });
+    }
+    expect((await host.exec(["readlink", "-f", "/bin/sh"])).stdout.trim()).toBe("/usr/bin/dash");
   });
 });
 
