@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { check, show } from "../plan/errors";
 import { HostPlan } from "../plan/host-plan";
 import { flagWords } from "../plan/runsc-options";
@@ -109,11 +110,54 @@ export function renderEksNodeUserData(input: EksNodeUserDataInput): string {
       `must be the node's handler ${show(handler)} for the gVisor taint ${GVISOR_NODE_LABEL}, got ${show(t.value)}`,
     ),
   );
-  const script = renderNodeBootstrapScript(plan);
-  // eslint-disable-next-line no-control-regex
-  const charset = /^[\x00-\x7f]*$/.test(script) ? "us-ascii" : "utf-8";
-  return renderMimeMultipart([
+  const script = packShellScript(renderNodeBootstrapScript(plan));
+  const doc = renderMimeMultipart([
     { contentType: "application/node.eks.aws", body: renderNodeConfig({ containerdConfig, kubeletFlags: kubeletSchedulingFlags(labels, taints) }) },
-    { contentType: `text/x-shellscript; charset="${charset}"`, body: script, base64IfNeeded: true },
+    { contentType: 'text/x-shellscript; charset="us-ascii"', body: script },
   ]);
+  check(
+    Buffer.byteLength(doc) <= EC2_USER_DATA_LIMIT,
+    "plan",
+    `renders ${Buffer.byteLength(doc)} bytes of user data; EC2 accepts at most ${EC2_USER_DATA_LIMIT}`,
+  );
+  return doc;
+}
+
+/** EC2 refuses user data larger than this (before base64). */
+export const EC2_USER_DATA_LIMIT = 16384;
+
+const PACKED = "PULUMI_GVISOR_PACKED";
+
+/**
+ * The bootstrap gzipped and base64-encoded inside a small script that
+ * unpacks and runs it: the install step carries its shell library, and
+ * uncompressed it would not fit in EC2's 16 KiB of user data. The packed
+ * text is deterministic (gzip with no timestamp), so an unchanged plan gives
+ * unchanged user data. `unpackShellScript` reverses it, for review and tests.
+ */
+export function packShellScript(script: string): string {
+  const payload = gzipSync(Buffer.from(script, "utf8"), { level: 9 }).toString("base64").match(/.{1,76}/g) ?? [];
+  return [
+    "#!/bin/sh",
+    "# pulumi-gvisor node bootstrap, gzip + base64 to fit EC2's 16 KiB user-data limit.",
+    "# To read it: sed -n '/^H4sI/,/^PULUMI_GVISOR_PACKED$/p' | sed '$d' | base64 -d | gunzip",
+    "set -eu",
+    'gv_pack=$(mktemp -d "${TMPDIR:-/tmp}/pulumi-gvisor-pack.XXXXXX")',
+    "trap 'rm -rf \"$gv_pack\"' EXIT",
+    `base64 -d >"$gv_pack/bootstrap.sh.gz" <<'${PACKED}'`,
+    ...payload,
+    PACKED,
+    'gunzip "$gv_pack/bootstrap.sh.gz"',
+    'sh "$gv_pack/bootstrap.sh"',
+    "",
+  ].join("\n");
+}
+
+/** The script inside `packShellScript`'s output. */
+export function unpackShellScript(packed: string): string {
+  const lines = packed.split("\n");
+  const start = lines.findIndex((l) => l.startsWith("base64 -d "));
+  const end = lines.indexOf(PACKED, start + 1);
+  if (start < 0 || end < 0) throw new Error("not a packed pulumi-gvisor script");
+  return gunzipSync(Buffer.from(lines.slice(start + 1, end).join(""), "base64")).toString("utf8");
 }

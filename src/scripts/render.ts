@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HostPlan } from "../plan/host-plan";
 import { flagWords } from "../plan/runsc-options";
+import { pruneLib } from "./prune";
 import { shellAssignment } from "./quote";
 import { STEP_VARIABLE_ORDER, StepVariables } from "./variables";
 
@@ -115,7 +116,7 @@ function withoutShebang(text: string): string {
 
 /**
  * A step as a self-contained root script: `set -eu`, the step's variables
- * (shell-quoted), lib.sh, then the step body. This is what cloud-init user
+ * (shell-quoted), the parts of lib.sh the step uses, then the step body. This is what cloud-init user
  * data embeds and what the SSH wrapper below runs.
  */
 export function renderStepScript(plan: HostPlan, step: StepName): string {
@@ -127,7 +128,7 @@ export function renderStepScript(plan: HostPlan, step: StepName): string {
     `# pulumi-gvisor step: ${step}`,
     "set -eu",
     ...assignments,
-    withoutShebang(stepSource("lib")).trimEnd(),
+    pruneLib(withoutShebang(stepSource("lib")), stepSource(step)).trimEnd(),
     withoutShebang(stepSource(step)).trimEnd(),
     "",
   ].join("\n");

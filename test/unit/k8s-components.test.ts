@@ -17,6 +17,7 @@ import { planOutput } from "../../src/components/validate";
 import { buildRuntimeClassPlan } from "../../src/plan/kubernetes";
 import { buildEksNodeGroupPlan } from "../../src/plan/eks";
 import { parseMultipart } from "./support/mime";
+import { unpackShellScript } from "../../src/scripts/node-user-data";
 
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: s3cr3t-token}}]\n";
 const RC_TYPE = "kubernetes:node.k8s.io/v1:RuntimeClass";
@@ -257,7 +258,8 @@ describe("EksNodeGroup component", () => {
     const { ng, one } = await eksProgram(eksArgs({ arch: "arm64", instanceTypes: ["c7g.large", "m7g.large"] }));
     expect(one("aws:eks/nodeGroup:NodeGroup").inputs).toMatchObject({ amiType: "AL2023_ARM_64_STANDARD", instanceTypes: ["c7g.large", "m7g.large"] });
     expect(await known(ng.amiType)).toBe("AL2023_ARM_64_STANDARD");
-    expect(await known(ng.userData)).toContain("GV_ARCH='aarch64'");
+    const shellPart = parseMultipart(await known(ng.userData)).parts.find((p) => p.headers["content-type"].startsWith("text/x-shellscript"))!;
+    expect(unpackShellScript(shellPart.body)).toContain("GV_ARCH='aarch64'");
   });
 
   it("Kubernetes 1.32 nodes get the v2 containerd form, and the node group is pinned to 1.32", async () => {

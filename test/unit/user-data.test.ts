@@ -10,7 +10,7 @@ import { PlanValidationError } from "../../src/plan/errors";
 import { HostPlan, buildHostPlan } from "../../src/plan/host-plan";
 import { GVISOR_NODE_LABEL, gvisorNodeScheduling } from "../../src/plan/kubernetes";
 import { renderMimeMultipart, renderNodeConfig } from "../../src/plan/user-data";
-import { renderNodeBootstrapScript, renderEksNodeUserData } from "../../src/scripts/node-user-data";
+import { EC2_USER_DATA_LIMIT, packShellScript, renderEksNodeUserData, renderNodeBootstrapScript, unpackShellScript } from "../../src/scripts/node-user-data";
 import { renderStepScript } from "../../src/scripts/render";
 import { parseMultipart } from "./support/mime";
 
@@ -40,11 +40,15 @@ function nodeConfigOf(doc: string): any {
   return loadYaml(part.body);
 }
 
-function scriptOf(doc: string): string {
+/** The shell part as sent (packed). */
+function packedScriptOf(doc: string): string {
   const part = parseMultipart(doc).parts.find((p) => p.headers["content-type"].startsWith("text/x-shellscript"));
   if (!part) throw new Error("no shell part");
   return part.body;
 }
+
+/** The node bootstrap the shell part unpacks and runs. */
+const scriptOf = (doc: string): string => unpackShellScript(packedScriptOf(doc));
 
 const labelled = (plan: HostPlan) => gvisorNodeScheduling(plan.containerd.runtimeName);
 
@@ -120,6 +124,33 @@ describe("EKS node user data: the MIME document", () => {
     expect(attempt({ nodeTaints: [{ key: GVISOR_NODE_LABEL, value: "gvisor", effect: "NoSchedule" }] })).toThrowError(/nodeTaints\[0\].value/);
     expect(attempt({ nodeLabels: { "a b": "c" } })).toThrowError(PlanValidationError);
     expect(attempt({ kubernetesVersion: "1.33.0" })).toThrowError(/^kubernetesVersion: /);
+  });
+});
+
+describe("EKS node user data: packing", () => {
+  const plan = nodePlan();
+
+  it("fits EC2's 16 KiB user-data limit, with the bootstrap packed inside", () => {
+    for (const version of ["1.31", "1.33"]) {
+      const doc = renderEksNodeUserData({ plan, kubernetesVersion: version, nodeLabels: labelled(plan).labels, nodeTaints: labelled(plan).taints });
+      expect(Buffer.byteLength(doc)).toBeLessThanOrEqual(EC2_USER_DATA_LIMIT);
+      expect(scriptOf(doc)).toBe(renderNodeBootstrapScript(plan));
+    }
+    // Unpacked, the same document would be far over the limit.
+    expect(Buffer.byteLength(renderNodeBootstrapScript(plan))).toBeGreaterThan(EC2_USER_DATA_LIMIT);
+  });
+
+  it("packs deterministically, so an unchanged plan gives unchanged user data", () => {
+    expect(renderEksNodeUserData({ plan, kubernetesVersion: "1.33" })).toBe(renderEksNodeUserData({ plan, kubernetesVersion: "1.33" }));
+  });
+
+  it("unpacks and runs the packed script with sh, passing its output and exit code", () => {
+    const packed = packShellScript("#!/bin/sh\necho \"from inside: $(printf '%s' \"it's packed\")\"\nexit 3\n");
+    const r = spawnSync("sh", ["-c", packed], { encoding: "utf8" });
+    expect(r.stdout).toBe("from inside: it's packed\n");
+    expect(r.status).toBe(3);
+    const check = spawnSync("shellcheck", ["-s", "sh", "-"], { input: packed, encoding: "utf8" });
+    expect(check.stdout + check.stderr).toBe("");
   });
 });
 
@@ -260,7 +291,9 @@ describe("NodeConfig YAML", () => {
 describe("user data snapshot", () => {
   // The install step's text belongs to the step scripts (tested with them);
   // here it is replaced by a marker, so the snapshot pins this renderer alone.
-  function normalised(doc: string, plan: HostPlan): string {
+  function normalised(packedDoc: string, plan: HostPlan): string {
+    const packed = packedScriptOf(packedDoc);
+    const doc = packedDoc.replace(packed, () => scriptOf(packedDoc));
     const install = renderStepScript(plan, "install");
     expect(doc).toContain(install);
     const { boundary } = parseMultipart(doc);
