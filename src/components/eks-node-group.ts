@@ -91,8 +91,6 @@ export class EksNodeGroup extends pulumi.ComponentResource {
   public readonly smokeTestStatus: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: EksNodeGroupArgs, opts: pulumi.ComponentResourceOptions = {}) {
-    super("pulumi-gvisor:index:EksNodeGroup", name, {}, opts);
-
     const {
       clusterName,
       nodeRoleArn,
@@ -107,19 +105,22 @@ export class EksNodeGroup extends pulumi.ComponentResource {
       smokeTestNamespace,
       ...planArgs
     } = args;
+    // Validate before registering anything: bad input fails the preview
+    // without leaving a half-registered component behind.
     const plan = planOutput(planArgs, (resolved) => buildEksNodeGroupPlan(eksPlanInput(resolved), "args"));
-    const get = <T>(f: (p: EksNodeGroupPlan) => T) => plan.apply((p: EksNodeGroupPlan) => f(p) as pulumi.Unwrap<T>) as pulumi.Output<pulumi.Unwrap<T>>;
-
-    // Whether the class is created decides which resources exist, so it is
-    // decided from what is known now: a kubeconfig (even one not yet
-    // resolved) or a Kubernetes provider from the options or a parent.
-    const clusterAccess = kubeconfig !== undefined || this.getProvider("kubernetes::RuntimeClass") !== undefined;
     if (kubeconfig !== undefined && optsHaveKubernetesProvider(opts)) {
       throw new pulumi.InputPropertyError({
         propertyPath: "args.kubeconfig",
         reason: "is given together with a Kubernetes provider in the resource options; give one of them, so the cluster is not a guess",
       });
     }
+    super("pulumi-gvisor:index:EksNodeGroup", name, {}, opts);
+    const get = <T>(f: (p: EksNodeGroupPlan) => T) => plan.apply((p: EksNodeGroupPlan) => f(p) as pulumi.Unwrap<T>) as pulumi.Output<pulumi.Unwrap<T>>;
+
+    // Whether the class is created decides which resources exist, so it is
+    // decided from what is known now: a kubeconfig (even one not yet
+    // resolved) or a Kubernetes provider from the options or a parent.
+    const clusterAccess = kubeconfig !== undefined || this.getProvider("kubernetes::RuntimeClass") !== undefined;
     if (smokeTest === true && !clusterAccess) {
       throw new pulumi.InputPropertyError({
         propertyPath: "args.smokeTest",
@@ -183,7 +184,8 @@ export class EksNodeGroup extends pulumi.ComponentResource {
         updateConfig: { maxUnavailable: 1 },
         tags: allTags,
       },
-      { parent: this },
+      // Cluster autoscalers own the desired size once the group exists.
+      { parent: this, ignoreChanges: ["scalingConfig.desiredSize"] },
     );
 
     this.nodeGroupName = nodeGroup.nodeGroupName;

@@ -103,11 +103,13 @@ export class RuntimeClass extends pulumi.ComponentResource {
   public readonly smokeTestStatus: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: RuntimeClassArgs = {}, opts: pulumi.ComponentResourceOptions = {}) {
-    super("pulumi-gvisor:index:RuntimeClass", name, {}, opts);
-
+    // Validate before registering anything: bad input fails the preview
+    // without leaving a half-registered component behind.
     const preset = asInputError(() => parsePreset(args.preset, "args.preset"));
     const { kubeconfig, smokeTest, smokeTestImage, smokeTestNamespace, ...classArgs } = args;
     const plan = planOutput(classArgs, (resolved) => buildRuntimeClassPlan(runtimeClassPlanInput(resolved), "args"));
+    super("pulumi-gvisor:index:RuntimeClass", name, {}, opts);
+
     const provider = kubeconfigProvider(this, name, kubeconfig, opts);
     const childOpts = kubernetesChildOptions(this, provider, opts);
 

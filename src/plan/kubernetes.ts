@@ -456,7 +456,9 @@ export function checkHandlerAgreement(input: HandlerAgreementInput, property: { 
 export const SMOKE_TEST_SCRIPT = [
   'kernel=$(uname -r)',
   'echo "sandbox kernel: $kernel"',
-  // gVisor's kernel has no /proc/kallsyms; every Linux host kernel has one.
+  // Two signals, as on SSH hosts: gVisor reports its own kernel (4.4.0), and
+  // has no /proc/kallsyms, which every Linux host kernel has.
+  'if [ "$kernel" != 4.4.0 ]; then echo "kernel $kernel is not gVisor\'s 4.4.0: this pod is not running under gVisor" >&2; exit 1; fi',
   'if [ -e /proc/kallsyms ]; then echo "/proc/kallsyms exists: this pod is not running under gVisor" >&2; exit 1; fi',
   'echo "gVisor sandbox: ok"',
 ].join("\n");

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,8 +31,11 @@ describe("waiting for cloud-init", () => {
   });
 
   it("waits, bounded, when cloud-init is running elsewhere", () => {
-    const r = execFileSync("sh", ["-c", `${script(1)}`], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-    expect(r.trim()).toBe("done");
+    const started = Date.now();
+    const r = spawnSync("sh", ["-c", script(2)], { env, encoding: "utf8" });
+    expect(r.stdout.trim()).toBe("done");
+    expect(r.stderr).toMatch(/waiting for cloud-init to finish \(status: running; at most 2s\)/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
   });
 
   it("says why it stopped waiting", () => {

@@ -215,6 +215,8 @@ describe("EksNodeGroup component", () => {
       const { ng, seen, options, one } = await eksProgram(eksArgs(), {}, preview);
       expect(seen.map((r) => r.type)).toEqual(["pulumi-gvisor:index:EksNodeGroup", LT_TYPE, NG_TYPE]);
       expect(options.get(`${LT_TYPE}::gvisor-nodes`)?.parent).toBe("gvisor");
+      // Autoscalers own the desired size: a refresh after scaling must not show a diff.
+      expect(options.get(`${NG_TYPE}::gvisor-nodes`)?.ignoreChanges).toEqual(["scalingConfig.desiredSize"]);
       expect(options.get(`${NG_TYPE}::gvisor-nodes`)?.parent).toBe("gvisor");
       const lt = seen[1];
       const group = one("aws:eks/nodeGroup:NodeGroup");

@@ -18,6 +18,7 @@ export interface SeenOptions {
   dependsOn: string[];
   deleteBeforeReplace?: boolean;
   provider?: string;
+  ignoreChanges?: string[];
 }
 
 /**
@@ -78,6 +79,7 @@ export function optionRecorder(): { options: Map<string, SeenOptions>; transform
         dependsOn: list.map(nameOf),
         deleteBeforeReplace: (t.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
         provider: (t.opts as pulumi.CustomResourceOptions).provider ? nameOf((t.opts as pulumi.CustomResourceOptions).provider) : undefined,
+        ignoreChanges: t.opts.ignoreChanges,
       });
       return undefined;
     },
