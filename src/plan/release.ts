@@ -94,11 +94,21 @@ export function parseVersion(value: unknown, property: string): Omit<ResolvedRel
   return { version: normalised, channelPath: `release/${normalised}`, layout: layoutForDate(date, patch) };
 }
 
+const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])$/;
+
 function finishMirror(url: URL, raw: string, property: string): string {
   check(url.protocol === "https:" || url.protocol === "http:", property, `must be an http(s) URL, got ${show(raw)}`);
+  // The sha512 comes from the same server as the binary: over plain http
+  // anyone on the path could swap both. Only a mirror on the host itself
+  // (loopback) may skip TLS.
+  check(
+    url.protocol === "https:" || LOOPBACK.test(url.hostname),
+    property,
+    `must use https (plain http is accepted only for a mirror on the host's loopback address): the checksum comes from the same server as the binary, so over http anyone on the path could replace both; got ${show(raw)}`,
+  );
   check(url.username === "" && url.password === "", property, "must not carry credentials: they would show in previews and logs; serve the mirror to the host's network instead");
   check(url.search === "" && url.hash === "", property, `must not have a query or fragment, got ${show(raw)}`);
-  check(/^[A-Za-z0-9._~:/%@+-]+$/.test(raw.replace(/\/+$/, "")), property, `contains characters that do not belong in a base URL: ${show(raw)}`);
+  check(/^[A-Za-z0-9._~:/%@+[\]-]+$/.test(raw.replace(/\/+$/, "")), property, `contains characters that do not belong in a base URL: ${show(raw)}`);
   return raw.replace(/\/+$/, "");
 }
 

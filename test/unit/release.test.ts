@@ -58,8 +58,14 @@ describe("release resolution", () => {
     ]);
   });
 
-  it("accepts an http mirror with a port and path (air-gapped artifact stores)", () => {
-    expect(resolve(undefined, "http://10.0.0.5:8080/artifacts/gvisor").mirror).toBe("http://10.0.0.5:8080/artifacts/gvisor");
+  it("accepts an https mirror with a port and path (air-gapped artifact stores)", () => {
+    expect(resolve(undefined, "https://10.0.0.5:8443/artifacts/gvisor").mirror).toBe("https://10.0.0.5:8443/artifacts/gvisor");
+  });
+
+  it("accepts plain http only for a mirror on the host's own loopback address", () => {
+    for (const m of ["http://127.0.0.1:8080/gvisor", "http://localhost/gvisor", "http://[::1]:8080/gvisor"]) {
+      expect(resolve(undefined, m).mirror).toBe(m);
+    }
   });
 
   it.each([
@@ -79,6 +85,8 @@ describe("release resolution", () => {
 
   it.each([
     ["ftp://mirror/gvisor", /http\(s\) URL/],
+    ["http://10.0.0.5:8080/artifacts/gvisor", /must use https.*could replace both/],
+    ["http://mirror.internal/gvisor", /must use https/],
     ["not a url", /absolute http\(s\) URL/],
     ["https://user:secret@mirror/gvisor", /credentials/],
     ["https://mirror/gvisor?x=1", /query or fragment/],

@@ -92,14 +92,21 @@ fi
 download() {
   gv_log "downloading $1"
   dl_rc=0
+  # An https release stays https: a redirect may not downgrade it, since the
+  # checksum comes from the same server as the binary.
+  case $1 in
+    https://*) curl_proto='=https' wget_https='--https-only' ;;
+    *) curl_proto='=http,https' wget_https='' ;;
+  esac
   case $downloader in
     curl)
-      code=$(curl -sS -L --retry 3 --retry-delay 2 --connect-timeout 30 --max-time 1200 \
-        -o "$2" -w '%{http_code}' "$1") || dl_rc=$?
+      code=$(curl -sS -L --proto "$curl_proto" --proto-redir "$curl_proto" --retry 3 --retry-delay 2 \
+        --connect-timeout 30 --max-time 1200 -o "$2" -w '%{http_code}' "$1") || dl_rc=$?
       ;;
     wget)
       code=''
-      wget -q -S -T 30 -t 3 -O "$2" "$1" 2>"$2.hdr" || dl_rc=$?
+      # shellcheck disable=SC2086 # $wget_https is one flag or nothing
+      wget -q -S -T 30 -t 3 $wget_https -O "$2" "$1" 2>"$2.hdr" || dl_rc=$?
       code=$(sed -n 's/^[[:space:]]*HTTP\/[0-9.]*[[:space:]]\([0-9][0-9]*\).*$/\1/p' "$2.hdr" | tail -n 1)
       ;;
   esac
