@@ -239,6 +239,26 @@ describe("uninstall", () => {
   });
 });
 
+describe("uninstall while sandboxes run", () => {
+  it("is refused, changing nothing, until the containers are stopped", async () => {
+    const host = await freshHost();
+    const plan = testPlan(mirror);
+    for (const step of ["install", "configure-docker"] as const) await mustRun(host, plan, step);
+    const started = await host.docker.cli(["run", "-d", "--name", "boxed", "--runtime=runsc", "--network=none", "local/busybox:latest", "sleep", "600"]);
+    expect(started.code).toBe(0);
+    const before = await fingerprint(host, [...INSTALLED, "/etc/docker/daemon.json"]);
+
+    const r = await runStep(host, plan, "uninstall");
+    expect(r.code).not.toBe(0);
+    expect(lastLine(r.stderr)).toMatch(/^pulumi-gvisor uninstall: error: 1 running container\(s\) use the runsc runtime.*stop them first/);
+    expect(await fingerprint(host, [...INSTALLED, "/etc/docker/daemon.json"])).toEqual(before);
+
+    expect((await host.docker.cli(["rm", "-f", "boxed"])).code).toBe(0);
+    await mustRun(host, plan, "uninstall");
+    for (const f of INSTALLED) expect(await host.stat(f)).toBeUndefined();
+  });
+});
+
 describe("verify on a broken runtime", () => {
   it("reports isolated: false with the reason, and fails only when enforcing", async () => {
     const host = await freshHost();

@@ -54,6 +54,17 @@ gv_step_rollback() {
   fi
 }
 
+# -- Refuse while sandboxes run: once runsc is gone, dockerd can no longer
+# stop, kill or remove them.
+if [ -f "$GV_STATE_DIR/docker/record" ] && command -v docker >/dev/null 2>&1 && gv_docker_running; then
+  rt=$(gv_record_get "$GV_STATE_DIR/docker/record" runtime)
+  busy=$(docker ps -q | while read -r id; do docker inspect -f '{{.HostConfig.Runtime}}' "$id"; done | grep -cx -- "$rt" || true)
+  if [ "$busy" -gt 0 ]; then
+    gv_die "$busy running container(s) use the $rt runtime; removing gVisor now would leave them impossible to stop" \
+      "stop them first (docker ps, then docker stop), then re-run uninstall; nothing was changed"
+  fi
+fi
+
 # -- Docker
 st="$GV_STATE_DIR/docker"
 if [ -f "$st/record" ]; then
