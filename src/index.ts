@@ -54,7 +54,7 @@ export type {
   RuntimeClassScheduling,
   Toleration,
 } from "./plan/kubernetes";
-export { DEFAULT_INSTANCE_TYPES as DEFAULT_EKS_INSTANCE_TYPES, EKS_AMI_TYPES, EksCapacityType, buildEksNodeGroupPlan, instanceTypeArch } from "./plan/eks";
+export { DEFAULT_INSTANCE_TYPES as DEFAULT_EKS_INSTANCE_TYPES, EKS_AMI_TYPES, EksCapacityType, buildEksNodeGroupPlan } from "./plan/eks";
 export type { EksNodeGroupInput, EksNodeGroupPlan } from "./plan/eks";
 export { CONTAINERD2_FROM_MINOR, containerdConfigVersionFor, parseKubernetesVersion, renderMimeMultipart, renderNodeConfig } from "./plan/user-data";
 export type { KubernetesVersion, MimePart } from "./plan/user-data";

@@ -1,4 +1,5 @@
 import { Arch, parseArch } from "./arch";
+import { parseInstanceType } from "./ec2";
 import { ContainerdConfigVersion } from "./engines";
 import { check, joinPath, show } from "./errors";
 import { HostPlan, buildHostPlan } from "./host-plan";
@@ -43,18 +44,6 @@ export const DEFAULT_INSTANCE_TYPES: Readonly<Record<Arch, readonly string[]>> =
 /** Root volume size (GiB) when none is given: room for images next to the 20 GiB AMI. */
 export const DEFAULT_DISK_SIZE = 50;
 
-/**
- * The arch an EC2 instance type name says, when it says one: Graviton
- * families carry a `g` right after the generation (`m7g`, `c7gn`, `t4g`,
- * `x2gd`, `is4gen`, `g5g`) and `a1` is arm64; other names are x86_64.
- */
-export function instanceTypeArch(instanceType: string): Arch | undefined {
-  const family = instanceType.split(".")[0];
-  if (family === "a1") return "arm64";
-  const m = /^[a-z]+(\d+)([a-z-]*)$/.exec(family);
-  if (!m) return undefined;
-  return m[2].startsWith("g") ? "arm64" : "x86_64";
-}
 
 /** containerd side of the node group's gVisor setup. */
 export interface EksContainerdInput {
@@ -192,12 +181,11 @@ function parseInstanceTypes(value: unknown, arch: Arch, archGiven: boolean, prop
   const seen = new Set<string>();
   return value.map((t, i) => {
     const at = `${property}[${i}]`;
-    check(typeof t === "string" && /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(t), at, `must be an EC2 instance type such as "m7g.large", got ${show(t)}`);
+    const says = parseInstanceType(t, at).arch;
     check(!seen.has(t), at, `repeats ${show(t)}`);
     seen.add(t);
-    const says = instanceTypeArch(t);
     check(
-      says === undefined || says === arch,
+      says === arch,
       at,
       `${show(t)} is an ${says} type but the node group's arch is ${arch}${archGiven ? "" : " (the default)"}: set arch to "${says}" or pick ${arch} types; one node group runs one AMI type`,
     );

@@ -1,7 +1,8 @@
 import { RuntimeClass as RuntimeClassModel } from "kubernetes-models/node.k8s.io/v1/RuntimeClass";
 import { parse as parseToml } from "smol-toml";
 import { describe, expect, it } from "vitest";
-import { EksNodeGroupInput, buildEksNodeGroupPlan, instanceTypeArch } from "../../src/plan/eks";
+import { EksNodeGroupInput, buildEksNodeGroupPlan } from "../../src/plan/eks";
+import { parseInstanceType } from "../../src/plan/ec2";
 import { PlanValidationError } from "../../src/plan/errors";
 import { GVISOR_NODE_LABEL } from "../../src/plan/kubernetes";
 import { containerdConfigVersionFor, parseKubernetesVersion } from "../../src/plan/user-data";
@@ -66,9 +67,10 @@ describe("EKS node group plan", () => {
     ["c5n.xlarge", "x86_64"],
     ["g4dn.xlarge", "x86_64"],
     ["m6a.metal", "x86_64"],
-    ["u-6tb1.metal", undefined],
+    ["u-6tb1.metal", "x86_64"],
   ])("reads the arch of %s as %s", (type, arch) => {
-    expect(instanceTypeArch(type)).toBe(arch);
+    // The same reading as Ec2Host's: one rule for both.
+    expect(parseInstanceType(type, "type").arch).toBe(arch);
   });
 
   it("refuses the kvm platform: no nested virtualization on managed node groups", () => {
