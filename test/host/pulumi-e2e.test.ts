@@ -6,10 +6,11 @@
  * reverse dependency order.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Host } from "../../src/components/host";
 import { HostArgs } from "../../src/components/host-args";
-import { Mirror, SshUser, TestHost, ensureHostPackages, startMirror, startTestHost } from "./harness";
+import { SshUser, TestHost } from "./harness";
+import { useHostSuite } from "./support/suite";
 import { lastLine } from "./support/steps";
 
 interface Ran {
@@ -64,23 +65,12 @@ function engineOn(host: TestHost, user: SshUser) {
 
 const outputValue = <T>(o: pulumi.Output<T>): Promise<T> => (o as any).promise() as Promise<T>;
 
-let mirror: Mirror;
-const hosts: TestHost[] = [];
-beforeAll(async () => {
-  await ensureHostPackages();
-  mirror = await startMirror();
-});
-afterEach(async () => {
-  await Promise.all(hosts.splice(0).map((h) => h.stop()));
-});
-afterAll(async () => {
-  await mirror?.stop();
-});
+const suite = useHostSuite();
 
 const args = (host: TestHost, user: SshUser, extra: Partial<HostArgs> = {}): HostArgs => ({
   connection: host.connection(user),
-  version: mirror.versions.archive,
-  mirror: mirror.baseUrl,
+  version: suite.mirror().versions.archive,
+  mirror: suite.mirror().baseUrl,
   runsc: { network: "none" },
   verify: { image: "local/busybox:latest" },
   ...extra,
@@ -89,8 +79,7 @@ const args = (host: TestHost, user: SshUser, extra: Partial<HostArgs> = {}): Hos
 describe("Host through the Pulumi SDK on a real host", () => {
   it("deploys, reports isolated: true from its own outputs, and destroys back to the original host", async () => {
     const original = '{\n  "log-driver": "json-file"\n}\n';
-    const host = await startTestHost({ daemonJson: original });
-    hosts.push(host);
+    const host = await suite.freshHost({ daemonJson: original });
     const engine = engineOn(host, "gvtest");
 
     const gv = new Host("e2e", args(host, "gvtest"));
@@ -116,8 +105,7 @@ describe("Host through the Pulumi SDK on a real host", () => {
   });
 
   it("surfaces a failed step as a failed resource carrying the step's error line", async () => {
-    const host = await startTestHost();
-    hosts.push(host);
+    const host = await suite.freshHost();
     const engine = engineOn(host, "root");
     // A real language host learns of a failed resource through rejections
     // nobody awaits; listen the same way.
@@ -125,7 +113,7 @@ describe("Host through the Pulumi SDK on a real host", () => {
     const listener = (reason: unknown) => failures.push(String((reason as Error)?.message ?? reason));
     process.on("unhandledRejection", listener);
     try {
-      new Host("expected-failure", args(host, "root", { version: mirror.versions.archiveBadChecksum }));
+      new Host("expected-failure", args(host, "root", { version: suite.mirror().versions.archiveBadChecksum }));
       for (let i = 0; i < 100 && failures.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
     } finally {
       process.off("unhandledRejection", listener);

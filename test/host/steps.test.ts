@@ -5,29 +5,14 @@
  */
 import { parse } from "smol-toml";
 import { parseVerification } from "../../src/plan/verification";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { renderStepScript } from "../../src/scripts/render";
-import { Mirror, SshUser, TestHost, ensureHostPackages, shQuote, startMirror, startTestHost } from "./harness";
+import { SshUser, shQuote } from "./harness";
+import { useHostSuite } from "./support/suite";
 import { fingerprint, lastLine, mustRun, runStep, testPlan } from "./support/steps";
 
-let mirror: Mirror;
-const hosts: TestHost[] = [];
-async function freshHost(opts?: Parameters<typeof startTestHost>[0]): Promise<TestHost> {
-  const host = await startTestHost(opts);
-  hosts.push(host);
-  return host;
-}
-
-beforeAll(async () => {
-  await ensureHostPackages();
-  mirror = await startMirror();
-});
-afterEach(async () => {
-  await Promise.all(hosts.splice(0).map((h) => h.stop()));
-});
-afterAll(async () => {
-  await mirror?.stop();
-});
+const suite = useHostSuite();
+const freshHost = suite.freshHost;
 
 const INSTALLED = ["/usr/local/bin/runsc", "/usr/local/bin/containerd-shim-runsc-v1"];
 
@@ -39,7 +24,7 @@ describe("fresh host: install, configure Docker, verify", () => {
     ["loose", "gvtest"],
   ] as const)("%s layout as %s: a real sandbox with its own kernel", async (layout, user: SshUser) => {
     const host = await freshHost();
-    const plan = testPlan(mirror, { version: mirror.versions[layout] });
+    const plan = testPlan(suite.mirror(), { version: suite.mirror().versions[layout] });
     expect(plan.release.layout).toBe(layout);
 
     const install = await mustRun(host, plan, "install", user);
@@ -67,7 +52,7 @@ describe("fresh host: install, configure Docker, verify", () => {
 describe("shells", () => {
   it("the same step text runs unchanged under bash as under dash", async () => {
     const host = await freshHost();
-    const plan = testPlan(mirror);
+    const plan = testPlan(suite.mirror());
     for (const step of ["install", "configure-docker", "verify"] as const) {
       const r = await host.run(`bash -c ${shQuote(renderStepScript(plan, step))}`);
       expect(r.code, `${step}: ${r.stderr}`).toBe(0);
@@ -87,7 +72,7 @@ describe("existing Docker configuration", () => {
     const before = await inspect();
     const dockerdPid = await host.docker.pid();
 
-    const plan = testPlan(mirror);
+    const plan = testPlan(suite.mirror());
     await mustRun(host, plan, "install");
     await mustRun(host, plan, "configure-docker");
 
@@ -103,7 +88,7 @@ describe("existing Docker configuration", () => {
 
   it("makes runsc the default runtime when asked, so a plain docker run is sandboxed", async () => {
     const host = await freshHost();
-    const plan = testPlan(mirror, { docker: { defaultRuntime: true } });
+    const plan = testPlan(suite.mirror(), { docker: { defaultRuntime: true } });
     await mustRun(host, plan, "install");
     await mustRun(host, plan, "configure-docker");
     const r = await host.docker.cli(["run", "--rm", "--network=none", "local/busybox:latest", "uname", "-r"]);
@@ -114,7 +99,7 @@ describe("existing Docker configuration", () => {
 describe("idempotence", () => {
   it("a second run of every step changes nothing, downloads nothing and reloads nothing", async () => {
     const host = await freshHost({ containerd: true });
-    const plan = testPlan(mirror, { containerd: { enabled: true } });
+    const plan = testPlan(suite.mirror(), { containerd: { enabled: true } });
     for (const step of ["install", "configure-docker", "configure-containerd"] as const) await mustRun(host, plan, step);
     // No systemd here: the step reports restartRequired and the operator restarts containerd.
     await host.containerd.restart();
@@ -123,7 +108,7 @@ describe("idempotence", () => {
     const files = [...INSTALLED, "/etc/docker/daemon.json", "/etc/containerd/config.toml", "/etc/containerd/runsc.toml"];
     const before = await fingerprint(host, files);
     const logSize = host.docker.log().length;
-    mirror.clearRequests();
+    suite.mirror().clearRequests();
 
     for (const step of ["install", "configure-docker", "configure-containerd"] as const) {
       const again = await mustRun(host, plan, step);
@@ -131,7 +116,7 @@ describe("idempotence", () => {
       expect(again.stderr, step).toMatch(/nothing changed/);
     }
     expect(await fingerprint(host, files)).toEqual(before);
-    expect(mirror.downloads()).toEqual([]);
+    expect(suite.mirror().downloads()).toEqual([]);
     expect(host.docker.log().slice(logSize)).not.toContain("Got signal to reload configuration");
   });
 });
@@ -144,7 +129,7 @@ describe("bad releases leave the host as it was", () => {
     ["archiveTruncated", /download|curl|truncat/i],
   ] as const)("%s: one clear error line, nothing installed", async (fixture, message) => {
     const host = await freshHost();
-    const plan = testPlan(mirror, { version: mirror.versions[fixture] });
+    const plan = testPlan(suite.mirror(), { version: suite.mirror().versions[fixture] });
     const r = await runStep(host, plan, "install");
     expect(r.code).not.toBe(0);
     expect(lastLine(r.stderr)).toMatch(/^pulumi-gvisor install: error: /);
@@ -161,7 +146,7 @@ describe("runsc flags are checked against the installed binary", () => {
     [{ platform: "systrap" as const }, /systrap.*ptrace, kvm/],
   ])("%j is refused by name before any config is written", async (runsc, message) => {
     const host = await freshHost({ daemonJson: '{"debug": false}\n' });
-    const plan = testPlan(mirror, { runsc });
+    const plan = testPlan(suite.mirror(), { runsc });
     await mustRun(host, plan, "install");
     const before = await fingerprint(host, ["/etc/docker/daemon.json"]);
     const r = await runStep(host, plan, "configure-docker");
@@ -177,7 +162,7 @@ describe("runsc flags are checked against the installed binary", () => {
 describe("a daemon.json that dockerd refuses", () => {
   it("is rolled back and dockerd keeps serving the runtimes it had", async () => {
     const host = await freshHost();
-    const plan = testPlan(mirror);
+    const plan = testPlan(suite.mirror());
     await mustRun(host, plan, "install");
     // An admin's typo that dockerd has not read yet: it refuses the next reload.
     const broken = '{\n  "log-levle": "debug"\n}\n';
@@ -197,7 +182,7 @@ describe("a daemon.json that dockerd refuses", () => {
 describe("containerd", () => {
   it("gets a config the real containerd parses, with the runsc runtime in its dump, and comes up on it", async () => {
     const host = await freshHost({ containerd: true });
-    const plan = testPlan(mirror, { docker: { enabled: false }, containerd: { enabled: true } });
+    const plan = testPlan(suite.mirror(), { docker: { enabled: false }, containerd: { enabled: true } });
     await mustRun(host, plan, "install");
     const r = await mustRun(host, plan, "configure-containerd");
     expect(r.json).toMatchObject({ step: "configure-containerd", changed: true, configVersion: 2 });
@@ -225,7 +210,7 @@ describe("uninstall", () => {
   it("restores daemon.json's original bytes, removes the runtime and the binaries", async () => {
     const original = '{\n    "log-level": "warn",\n    "labels": ["a=b"]\n}\n';
     const host = await freshHost({ daemonJson: original });
-    const plan = testPlan(mirror);
+    const plan = testPlan(suite.mirror());
     for (const step of ["install", "configure-docker", "verify"] as const) await mustRun(host, plan, step);
     expect(Object.keys(await host.docker.runtimes())).toContain("runsc");
 
@@ -242,7 +227,7 @@ describe("uninstall", () => {
 describe("uninstall while sandboxes run", () => {
   it("is refused, changing nothing, until the containers are stopped", async () => {
     const host = await freshHost();
-    const plan = testPlan(mirror);
+    const plan = testPlan(suite.mirror());
     for (const step of ["install", "configure-docker"] as const) await mustRun(host, plan, step);
     const started = await host.docker.cli(["run", "-d", "--name", "boxed", "--runtime=runsc", "--network=none", "local/busybox:latest", "sleep", "600"]);
     expect(started.code).toBe(0);
@@ -262,7 +247,7 @@ describe("uninstall while sandboxes run", () => {
 describe("verify on a broken runtime", () => {
   it("reports isolated: false with the reason, and fails only when enforcing", async () => {
     const host = await freshHost();
-    const plan = testPlan(mirror);
+    const plan = testPlan(suite.mirror());
     await mustRun(host, plan, "install");
     await mustRun(host, plan, "configure-docker");
     // Force an unknown flag into the runtime by hand, as a careless edit would.
@@ -271,7 +256,7 @@ describe("verify on a broken runtime", () => {
     await host.writeFile("/etc/docker/daemon.json", JSON.stringify(conf));
     expect((await host.docker.reload()).ok).toBe(true);
 
-    const lenient = testPlan(mirror, { verify: { enforce: false } });
+    const lenient = testPlan(suite.mirror(), { verify: { enforce: false } });
     const r = await mustRun(host, lenient, "verify");
     expect(r.json).toMatchObject({ isolated: false, runtimes: [{ name: "runsc", ran: false }] });
     expect(r.json?.failures.join("\n")).toMatch(/docker\/runsc: .*bogus/);
