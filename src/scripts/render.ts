@@ -120,18 +120,24 @@ function withoutShebang(text: string): string {
  * data embeds and what the SSH wrapper below runs.
  */
 export function renderStepScript(plan: HostPlan, step: StepName): string {
+  return ["#!/bin/sh", `# pulumi-gvisor step: ${step}`, "set -eu", ...stepAssignments(plan, step), renderStepBody(step)].join("\n");
+}
+
+/** The shell-quoted `GV_…='…'` lines a step reads, in a stable order. */
+export function stepAssignments(plan: HostPlan, step: StepName): string[] {
   const all = stepVariables(plan, step);
   const inputs = new Set(STEP_INPUTS[step]);
-  const assignments = STEP_VARIABLE_ORDER.filter((name) => inputs.has(name)).map((name) => shellAssignment(name, all[name]));
-  return [
-    "#!/bin/sh",
-    `# pulumi-gvisor step: ${step}`,
-    "set -eu",
-    ...assignments,
-    pruneLib(withoutShebang(stepSource("lib")), stepSource(step)).trimEnd(),
-    withoutShebang(stepSource(step)).trimEnd(),
-    "",
-  ].join("\n");
+  return STEP_VARIABLE_ORDER.filter((name) => inputs.has(name)).map((name) => shellAssignment(name, all[name]));
+}
+
+/**
+ * Everything of a step that does not depend on the plan: the parts of lib.sh
+ * it uses, then its body. It runs after the step's assignments, whether those
+ * come first in the same text (user data, renderStepScript) or are set by a
+ * short command that then sources this text from the host's bundle store.
+ */
+export function renderStepBody(step: StepName): string {
+  return [pruneLib(withoutShebang(stepSource("lib")), stepSource(step)).trimEnd(), withoutShebang(stepSource(step)).trimEnd(), ""].join("\n");
 }
 
 /**
