@@ -1,6 +1,10 @@
 // Public API of pulumi-gvisor: re-exports only.
 export { Host } from "./components/host";
-export type { HostSteps } from "./components/host";
+export type { HostStepDigests } from "./components/host";
+export { BUNDLED_STEPS, bundleUploadPath, stepBundle, stepBundleFile } from "./scripts/bundle";
+export type { StepBundle } from "./scripts/bundle";
+export { renderAdoptInvocation, renderReleaseInvocation, renderStepInvocation } from "./scripts/invocation";
+export { HOST_KEY_TYPES, requireHostKey } from "./plan/ssh";
 export type * from "./components/host-args";
 export { Arch } from "./plan/arch";
 export { PlanValidationError } from "./plan/errors";

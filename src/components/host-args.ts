@@ -131,4 +131,20 @@ export interface HostArgs extends GvisorSetupArgs {
    * value: it decides which resources exist. @default false
    */
   installEngine?: boolean;
+  /**
+   * Any text. Changing it re-runs every step on the next `pulumi up`, which
+   * repairs drift (a removed binary, an edited daemon.json or config.toml):
+   * each step compares the host with its plan and records and fixes only what
+   * differs. Defaults to not set.
+   * @default not set
+   */
+  repair?: pulumi.Input<string>;
+  /**
+   * Re-run the verify step on every `pulumi up` (its command then changes on
+   * every run, so previews show one changed line for it), so drift shows in
+   * the outputs and, with `verify.enforce`, fails the update. `pulumi refresh`
+   * cannot see drift: remote commands have no read. Defaults to `false`.
+   * @default false
+   */
+  driftCheck?: pulumi.Input<boolean>;
 }

@@ -1,18 +1,23 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { HostPlan, HostPlanInput, buildHostPlan } from "../plan/host-plan";
+import { HostPlanInput, buildHostPlan } from "../plan/host-plan";
 import { Verification, parseVerification } from "../plan/verification";
-import { StepName, renderStepCommand } from "../scripts/render";
+import { bundleUploadPath, stepBundle, stepBundleFile } from "../scripts/bundle";
+import { renderAdoptInvocation, renderReleaseInvocation, renderStepInvocation } from "../scripts/invocation";
+import { StepName } from "../scripts/render";
+import { checkConnection, warnIfHostKeyUnpinned } from "./connection";
 import { GvisorSetupArgs, HostArgs, HostConnectionArgs } from "./host-args";
 import { compact, planOutput } from "./validate";
 
-/** Rendered command text of each step, as it runs on the host. */
-export interface HostSteps {
+/** sha256 of each step command's text, as stored in its resource (for review and change tracking). */
+export interface HostStepDigests {
+  adopt: string;
   install: string;
   configureDocker: string;
   configureContainerd: string;
   verify: string;
+  /** The uninstall run on delete; empty when uninstallOnDelete is false. */
   uninstall: string;
 }
 
@@ -37,9 +42,18 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
  * runsc and shim, registers the runtime with Docker and/or containerd, then
  * proves isolation with a real sandboxed container and reports what it saw.
  *
- * One `remote.Command` per step, chained. A step's text carries only the
- * values it uses, and its triggers are the texts of the steps before it, so a
- * plan change re-runs exactly the steps it affects (and verify after them).
+ * Resources, in order (each a child of this component):
+ * - `<name>-bundle` (remote.CopyToRemote): the step bundle, content-addressed;
+ *   state keeps its hash only.
+ * - `<name>-lifecycle`: its create records this Host as the machine's owner;
+ *   its delete uninstalls (unless `uninstallOnDelete: false`, or another Host
+ *   took the machine over). Replaced, delete first, when the machine's address
+ *   changes: a move cleans the old machine before the new one is set up.
+ * - `[<name>-engine]`, `<name>-install`, `<name>-configure-docker`,
+ *   `<name>-configure-containerd`, `<name>-verify`: short commands (the
+ *   step's quoted values and a call by hash). No delete, so no replacement can
+ *   undo them. A change of a step's values updates it in place; the steps
+ *   after it carry its digest and re-run too.
  */
 export class Host extends pulumi.ComponentResource {
   /** What the verify step measured on the host. */
@@ -48,79 +62,145 @@ export class Host extends pulumi.ComponentResource {
   public readonly runscVersion: pulumi.Output<string>;
   /** True when every enabled runtime ran a sandbox with its own kernel. */
   public readonly isolated: pulumi.Output<boolean>;
-  /** The step scripts, exactly as they run on the host. */
-  public readonly steps: pulumi.Output<HostSteps>;
+  /** The machine this Host sets up, as `host:port` (not secret, so previews show it). */
+  public readonly target: pulumi.Output<string>;
+  /** sha256 of the step bundle the host runs (see `stepBundle()` for its text). */
+  public readonly bundleId: pulumi.Output<string>;
+  /** sha256 of each step command, as stored in state; the texts come from `renderHostCommands`. */
+  public readonly stepDigests: pulumi.Output<HostStepDigests>;
 
   constructor(name: string, args: HostArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validate before registering anything: bad input fails the preview
     // without leaving a half-registered component behind.
-    const { connection, uninstallOnDelete, installEngine, ...setup } = args;
+    const { connection, uninstallOnDelete, installEngine, repair, driftCheck, ...setup } = args;
     const plan = planOutput(setup, (resolved) => buildHostPlan(setupPlanInput(resolved), "args"));
+    const checkedConnection = checkConnection(connection, "args.connection");
     super("pulumi-gvisor:index:Host", name, {}, opts);
+    warnIfHostKeyUnpinned(checkedConnection, this);
 
-    const text = (step: StepName) => plan.apply((p: HostPlan) => renderStepCommand(p, step));
+    const bundle = stepBundle();
+    const conn = connectionFor(checkedConnection);
+    // The address and login are no secret: previews show where a Host goes.
+    const target = pulumi.unsecret(pulumi.all([field(connection, "host"), field(connection, "port")]).apply(([h, p]) => `${h}:${p ?? 22}`));
+    const login = pulumi.unsecret(field(connection, "user").apply((u) => u ?? "root"));
+    const bundleRef = login.apply((user) => ({ id: bundle.id, uploadPath: bundleUploadPath(bundle.id, user), resourceName: `${name}-bundle` }));
+    // The URN as a plain value: an Output of this component would make each
+    // child wait for all children, itself included.
+    const urn = new Promise<string>((resolve) => this.urn.apply((u) => resolve(u)));
+    const owner = pulumi.output(urn).apply((u) => ({ id: sha256(u).slice(0, 32), urn: u }));
+    const logging = command.types.enums.remote.Logging.StdoutAndStderr;
 
-    const install = text("install");
-    const configureDocker = text("configure-docker");
-    const configureContainerd = text("configure-containerd");
-    const verify = text("verify");
-    const uninstall = text("uninstall");
+    const upload = new command.remote.CopyToRemote(
+      `${name}-bundle`,
+      {
+        connection: conn,
+        source: new pulumi.asset.FileAsset(stepBundleFile(bundle)),
+        remotePath: bundleRef.apply((b) => b.uploadPath),
+        triggers: [target],
+      },
+      { parent: this },
+    );
 
-    const conn = connectionFor(connection);
-    const step = (
-      resourceName: string,
-      create: pulumi.Output<string>,
-      after: pulumi.Resource[],
-      upstream: pulumi.Output<string>[],
-      del?: pulumi.Input<string>,
-    ) =>
+    const adoptText = pulumi.all([plan, bundleRef, owner]).apply(([p, b, o]) => renderAdoptInvocation(p, b, o));
+    const releaseText = pulumi
+      .all([plan, bundleRef, owner, pulumi.output(uninstallOnDelete ?? true)])
+      .apply(([p, b, o, on]) => (on ? renderReleaseInvocation(p, b, o) : undefined));
+    const lifecycle = new command.remote.Command(
+      `${name}-lifecycle`,
+      {
+        connection: conn,
+        create: adoptText,
+        // Absent, not "": the provider skips delete only when the field is
+        // absent; an empty string still dials the (maybe gone) machine.
+        delete: releaseText as pulumi.Output<string>,
+        triggers: [target],
+        addPreviousOutputInEnv: false,
+        logging,
+      },
+      // Delete first on replacement: a move uninstalls from the old machine
+      // (with the old connection) before the new one is set up, and a
+      // --replace reinstalls instead of uninstalling after the install.
+      { parent: this, dependsOn: [upload], deleteBeforeReplace: true },
+    );
+
+    const extra = pulumi.output(repair).apply((token): Record<string, string> => (token === undefined ? {} : { GV_REPAIR: token }));
+    // A new stamp on every run changes verify's text, so the engine runs it on every up.
+    const driftStamp = pulumi.output(driftCheck).apply((on): Record<string, string> => (on === true ? { GV_VERIFY_RUN: new Date().toISOString() } : {}));
+    const noStamp = pulumi.output<Record<string, string>>({});
+    const text = (step: StepName, upstream: pulumi.Output<string>[], stamp = noStamp): pulumi.Output<string> =>
+      pulumi.all([plan, bundleRef, extra, stamp, pulumi.all(upstream)]).apply(([p, b, x, s, up]) =>
+        renderStepInvocation(p, step, b, {
+          notes: up.length ? [`runs after: ${up.map((t) => sha256(t).slice(0, 12)).join(" ")}`] : [],
+          extra: { ...x, ...s },
+        }),
+      );
+    const step = (resourceName: string, create: pulumi.Output<string>, after: pulumi.Resource[]) =>
       new command.remote.Command(
         `${name}-${resourceName}`,
         {
           connection: conn,
           create,
-          // Same text on update: an input change re-runs the (idempotent)
-          // step in place instead of replacing it, which would run the old
-          // resource's delete (uninstall) after the new install.
-          update: create,
-          delete: del,
-          triggers: upstream.map((t) => t.apply(sha256)),
+          // No update: the provider runs `create` on update. No delete: a
+          // replacement (rename, --replace) must never undo the new run.
+          // The lifecycle's id: when it is replaced (uninstall + adopt), every
+          // step is replaced and so runs again.
+          triggers: [target, lifecycle.id],
           addPreviousOutputInEnv: false,
-          logging: command.types.enums.remote.Logging.StdoutAndStderr,
+          logging,
         },
         { parent: this, dependsOn: after },
       );
 
     // The engine step exists only when asked for at construction time: the
     // resource graph must be known before any Output resolves.
-    const engineCmd = installEngine === true ? [step("engine", text("engine"), [], [])] : [];
+    const engineText = installEngine === true ? text("engine", []) : undefined;
+    const engineCmd = engineText ? [step("engine", engineText, [lifecycle])] : [];
+    const install = text("install", engineText ? [engineText] : []);
+    const configureDocker = text("configure-docker", [install]);
+    const configureContainerd = text("configure-containerd", [install]);
+    const verify = text("verify", [install, configureDocker, configureContainerd], driftStamp);
 
-    const keepOnDelete = pulumi.output(uninstallOnDelete ?? true);
-    const installCmd = step(
-      "install",
-      install,
-      engineCmd,
-      [],
-      pulumi.all([keepOnDelete, uninstall]).apply(([on, text]) => (on ? text : "")),
-    );
-    const dockerCmd = step("configure-docker", configureDocker, [installCmd], [install]);
-    const containerdCmd = step("configure-containerd", configureContainerd, [installCmd], [install]);
-    const verifyCmd = step("verify", verify, [dockerCmd, containerdCmd], [install, configureDocker, configureContainerd]);
+    const installCmd = step("install", install, [lifecycle, ...engineCmd]);
+    const dockerCmd = step("configure-docker", configureDocker, [installCmd]);
+    const containerdCmd = step("configure-containerd", configureContainerd, [installCmd]);
+    const verifyCmd = step("verify", verify, [dockerCmd, containerdCmd]);
 
     this.verification = verifyCmd.stdout.apply(parseVerification);
     this.runscVersion = this.verification.runscVersion;
     this.isolated = this.verification.isolated;
-    this.steps = pulumi
-      .all([install, configureDocker, configureContainerd, verify, uninstall])
-      .apply(([i, d, c, v, u]) => ({ install: i, configureDocker: d, configureContainerd: c, verify: v, uninstall: u }));
+    this.target = target;
+    this.bundleId = pulumi.output(bundle.id);
+    this.stepDigests = pulumi
+      .all([adoptText, install, configureDocker, configureContainerd, verify, releaseText])
+      .apply(([a, i, d, c, v, u]) => ({
+        adopt: sha256(a),
+        install: sha256(i),
+        configureDocker: sha256(d),
+        configureContainerd: sha256(c),
+        verify: sha256(v),
+        uninstall: u === undefined ? "" : sha256(u),
+      }));
 
     this.registerOutputs({
       verification: this.verification,
       runscVersion: this.runscVersion,
       isolated: this.isolated,
-      steps: this.steps,
+      target: this.target,
+      bundleId: this.bundleId,
+      stepDigests: this.stepDigests,
     });
   }
+}
+
+/**
+ * One field of a connection, known as soon as that field is: lifting the
+ * whole object would wait for the address of a machine made in the same run.
+ */
+function field<K extends keyof HostConnectionArgs>(connection: pulumi.Input<HostConnectionArgs>, key: K): pulumi.Output<pulumi.Unwrap<HostConnectionArgs[K]>> {
+  if (pulumi.Output.isInstance(connection) || connection instanceof Promise) {
+    return pulumi.output(connection).apply((c) => c[key]) as pulumi.Output<pulumi.Unwrap<HostConnectionArgs[K]>>;
+  }
+  return pulumi.output(connection[key] as pulumi.Input<unknown>) as unknown as pulumi.Output<pulumi.Unwrap<HostConnectionArgs[K]>>;
 }
 
 /**

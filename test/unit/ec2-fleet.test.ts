@@ -94,7 +94,7 @@ describe("Ec2Fleet", () => {
       for (const d of deps) expect(hostOf(d)).toBe(own);
       if (deps.length > 0) chains++;
     }
-    expect(chains).toBe(3 * 4); // install, two configure steps and verify per host
+    expect(chains).toBe(3 * 6); // lifecycle (after the upload), engine, install, two configure steps, verify per host
     // Each host's steps connect to its own instance's address, all distinct.
     const hosts = await valueOf(fleet.hosts);
     const seen = new Set<string>();
@@ -143,9 +143,9 @@ describe("Ec2Fleet", () => {
     const { fleet, world } = await build(mixed, { preview: true });
     expect((await settle(fleet.allIsolated)).known).toBe(false);
     const commands = world.byType("command:remote:Command");
-    expect(commands).toHaveLength(15);
+    expect(commands).toHaveLength(3 * 6);
     // The shared key pair does not exist yet in a preview; the step texts are known anyway.
-    for (const c of commands) expect(c.inputs.create).toMatch(/^# pulumi-gvisor: run step "/);
+    for (const c of commands) expect(c.inputs.create).toMatch(/^# pulumi-gvisor (step|adopt)/);
     expect(commands.find((c) => c.name === "pool-arm-1-install")?.inputs.create).toContain("GV_ARCH='aarch64'");
   });
 

@@ -234,15 +234,16 @@ describe("Ec2Host: SSH key", () => {
 describe("Ec2Host: the Host chain", () => {
   it("runs engine first, then the Host steps, all against the instance's public address", async () => {
     const { world, host, commands, step } = await build({ sshAllowedCidrs: [ME] });
-    expect(commands.map((c) => c.name)).toEqual(["web-engine", "web-install", "web-configure-docker", "web-configure-containerd", "web-verify"]);
-    expect(world.dependsOn.get("web-install")).toEqual(["web-engine"]);
+    expect(commands.map((c) => c.name)).toEqual(["web-lifecycle", "web-engine", "web-install", "web-configure-docker", "web-configure-containerd", "web-verify"]);
+    expect(world.dependsOn.get("web-engine")).toEqual(["web-lifecycle"]);
+    expect(world.dependsOn.get("web-install")).toEqual(["web-lifecycle", "web-engine"]);
     expect(world.dependsOn.get("web-verify")).toEqual(["web-configure-docker", "web-configure-containerd"]);
     const publicIp = await valueOf(host.publicIp);
     expect(publicIp).toMatch(/^203\.0\.113\./);
     for (const c of commands) {
       expect(plain(c.inputs.connection)).toMatchObject({ host: publicIp, user: "ubuntu", port: 22, dialErrorLimit: 30, perDialTimeout: 15 });
     }
-    expect(step("engine").create).toContain('run step "engine"');
+    expect(step("engine").create).toContain('. "$gv_store/engine.sh"');
     expect(step("engine").create).toContain("GV_DOCKER_ENABLED='true'");
     expect(await valueOf(host.sshHost)).toBe(publicIp);
   });
@@ -256,9 +257,10 @@ describe("Ec2Host: the Host chain", () => {
 
   it("does not uninstall before termination by default (the instance goes anyway)", async () => {
     const a = await build({ sshAllowedCidrs: [ME] });
-    expect(a.step("install").delete ?? "").toBe("");
+    // No delete at all: the provider would still dial a "" delete, and fail the destroy once SSH is closed.
+    expect("delete" in a.step("lifecycle")).toBe(false);
     const b = await build({ sshAllowedCidrs: [ME], uninstallOnDelete: true });
-    expect(b.step("install").delete).toContain('run step "uninstall"');
+    expect(b.step("lifecycle").delete).toContain('. "$gv_store/uninstall.sh"');
   });
 
   it("passes the gVisor setup through: containerd enabled reaches the engine and configure steps", async () => {

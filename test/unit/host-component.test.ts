@@ -1,15 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Host, setupPlanInput } from "../../src/components/host";
+import { HostArgs } from "../../src/components/host-args";
 import { planOutput } from "../../src/components/validate";
 import { buildHostPlan } from "../../src/plan/host-plan";
-import { HostArgs } from "../../src/components/host-args";
+import { stepBundle } from "../../src/scripts/bundle";
+import { changedLines, lineDiff } from "../support/line-diff";
 import { Registered, flush, settle, useMocks, valueOf } from "./support/mocks";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWtleQ==\n-----END OPENSSH PRIVATE KEY-----";
+// A real ed25519 key blob: uint32 length 11, "ssh-ed25519", uint32 32, 32 key bytes.
+const HOST_KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]).toString("base64")} root@sandbox`;
 const report = {
   schemaVersion: 1,
-  runscVersion: "release-20261020.0",
+  runscVersion: "release-20261005.0",
   arch: "x86_64",
   hostKernel: "6.8.0-1019-aws",
   runtimes: [{ engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, error: null }],
@@ -19,138 +23,231 @@ const report = {
 };
 
 const baseArgs = (extra: Partial<HostArgs> = {}): HostArgs => ({
-  connection: { host: "203.0.113.10", user: "ubuntu", privateKey: KEY, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey" },
+  connection: { host: "203.0.113.10", user: "ubuntu", privateKey: KEY, hostKey: HOST_KEY },
   ...extra,
 });
 
 const verifyStdout = (r: Registered) => (r.name.endsWith("-verify") ? { stdout: JSON.stringify(report), stderr: "" } : { stdout: "{}", stderr: "" });
 
+interface Captured {
+  dependsOn: string[];
+  parent?: string;
+  deleteBeforeReplace?: boolean;
+}
+
 /** Builds a Host in a fresh mock program and returns it with what was registered. */
 async function program(args: HostArgs, preview = false) {
   const registered = useMocks(preview, verifyStdout);
-  const dependsOn = new Map<string, string[]>();
-  const parents = new Map<string, string | undefined>();
+  const opts = new Map<string, Captured>();
   const host = new Host("sandbox", args, {
     transformations: [
       (t) => {
         const deps = (t.opts.dependsOn ?? []) as pulumi.Resource[];
-        dependsOn.set(t.name, deps.map((d) => (d as any).__name));
-        parents.set(t.name, (t.opts.parent as any)?.__name);
+        opts.set(t.name, {
+          dependsOn: deps.map((d) => (d as any).__name),
+          parent: (t.opts.parent as any)?.__name,
+          deleteBeforeReplace: (t.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
+        });
         return undefined;
       },
     ],
   });
   await flush(host);
   if (!preview) await valueOf(host.verification);
-  const commands = registered.filter((r) => r.type === "command:remote:Command");
-  const byStep = Object.fromEntries(commands.map((c) => [c.name.replace(/^sandbox-/, ""), c.inputs]));
-  return { host, registered, commands, byStep, dependsOn, parents };
+  const children = registered.filter((r) => r.type.startsWith("command:remote:"));
+  const byName = Object.fromEntries(children.map((c) => [c.name.replace(/^sandbox-/, ""), c.inputs]));
+  return { host, registered, children, byName, opts };
 }
 
-describe("Host component", () => {
-  it("creates one remote command per step, parented by the component and chained", async () => {
-    const { registered, commands, dependsOn, parents } = await program(baseArgs());
-    expect(registered.find((r) => r.type === "pulumi-gvisor:index:Host")?.name).toBe("sandbox");
-    expect(commands.map((c) => c.name)).toEqual(["sandbox-install", "sandbox-configure-docker", "sandbox-configure-containerd", "sandbox-verify"]);
-    for (const c of commands) expect(parents.get(c.name)).toBe("sandbox");
-    expect(dependsOn.get("sandbox-install")).toEqual([]);
-    expect(dependsOn.get("sandbox-configure-docker")).toEqual(["sandbox-install"]);
-    expect(dependsOn.get("sandbox-configure-containerd")).toEqual(["sandbox-install"]);
-    expect(dependsOn.get("sandbox-verify")).toEqual(["sandbox-configure-docker", "sandbox-configure-containerd"]);
-  });
-
-  it("runs the same text on update as on create, and uninstalls only from the install step", async () => {
-    const { byStep } = await program(baseArgs());
-    for (const inputs of Object.values(byStep)) {
-      expect(inputs.update).toBe(inputs.create);
-      expect(inputs.addPreviousOutputInEnv).toBe(false);
+/** Every changed line between the string inputs of two programs' resources. */
+function changedLinesBetween(a: Record<string, Record<string, any>>, b: Record<string, Record<string, any>>): string[] {
+  const lines: string[] = [];
+  for (const [name, inputs] of Object.entries(b)) {
+    for (const [key, value] of Object.entries(inputs)) {
+      const before = a[name]?.[key];
+      if (typeof value !== "string" || typeof before !== "string" || before === value) continue;
+      const d = lineDiff(before, value);
+      lines.push(...d.removed.map((l) => `${name}.${key} - ${l}`), ...d.added.map((l) => `${name}.${key} + ${l}`));
     }
-    expect(byStep.install.delete).toContain('run step "uninstall"');
-    expect(byStep.verify.delete).toBeUndefined();
+  }
+  return lines;
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("Host component", () => {
+  it("uploads the bundle, adopts the machine, then runs the chained steps, all parented by the component", async () => {
+    const { registered, children, opts } = await program(baseArgs());
+    expect(registered.find((r) => r.type === "pulumi-gvisor:index:Host")?.name).toBe("sandbox");
+    expect(children.map((c) => `${c.type} ${c.name}`)).toEqual([
+      "command:remote:CopyToRemote sandbox-bundle",
+      "command:remote:Command sandbox-lifecycle",
+      "command:remote:Command sandbox-install",
+      "command:remote:Command sandbox-configure-docker",
+      "command:remote:Command sandbox-configure-containerd",
+      "command:remote:Command sandbox-verify",
+    ]);
+    for (const c of children) expect(opts.get(c.name)?.parent).toBe("sandbox");
+    expect(opts.get("sandbox-lifecycle")?.dependsOn).toEqual(["sandbox-bundle"]);
+    expect(opts.get("sandbox-install")?.dependsOn).toEqual(["sandbox-lifecycle"]);
+    expect(opts.get("sandbox-configure-docker")?.dependsOn).toEqual(["sandbox-install"]);
+    expect(opts.get("sandbox-configure-containerd")?.dependsOn).toEqual(["sandbox-install"]);
+    expect(opts.get("sandbox-verify")?.dependsOn).toEqual(["sandbox-configure-docker", "sandbox-configure-containerd"]);
   });
 
-  it("leaves the host alone on delete when uninstallOnDelete is false", async () => {
-    const { byStep } = await program(baseArgs({ uninstallOnDelete: false }));
-    expect(byStep.install.delete ?? "").toBe("");
+  it("replaces the lifecycle delete-first, and gives steps neither update nor delete", async () => {
+    const { byName, opts } = await program(baseArgs());
+    expect(opts.get("sandbox-lifecycle")?.deleteBeforeReplace).toBe(true);
+    expect(byName.lifecycle.delete).toContain('. "$gv_store/uninstall.sh"');
+    for (const step of ["install", "configure-docker", "configure-containerd", "verify"]) {
+      expect(opts.get(`sandbox-${step}`)?.deleteBeforeReplace).toBeUndefined();
+      expect("update" in byName[step]).toBe(false);
+      expect("delete" in byName[step]).toBe(false);
+      expect(byName[step].addPreviousOutputInEnv).toBe(false);
+      expect(byName[step].triggers).toEqual(["203.0.113.10:22", "sandbox-lifecycle-id"]);
+    }
+    expect(byName.lifecycle.triggers).toEqual(["203.0.113.10:22"]);
+    expect(byName.bundle.triggers).toEqual(["203.0.113.10:22"]);
   });
 
-  it("reports the verification measured by the verify step as typed outputs", async () => {
-    const { host } = await program(baseArgs());
-    expect(await valueOf(host.isolated)).toBe(true);
-    expect(await valueOf(host.runscVersion)).toBe("release-20261020.0");
-    const v = await valueOf(host.verification);
-    expect(v.runtimes[0]).toEqual({ engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true });
-    expect(v.hostKernel).not.toBe(v.runtimes[0].sandboxKernel);
-    const steps = await valueOf(host.steps);
-    expect(steps.install).toContain("GV_VERSION=");
+  it("sends no delete at all when uninstallOnDelete is false (an empty one would still dial the machine)", async () => {
+    const { byName, host } = await program(baseArgs({ uninstallOnDelete: false }));
+    expect("delete" in byName.lifecycle).toBe(false);
+    expect((await valueOf(host.stepDigests)).uninstall).toBe("");
   });
 
-  it("gives byte-identical command inputs for equal args (an unchanged stack previews no diff)", async () => {
-    const a = await program(baseArgs({ runsc: { network: "none", extraFlags: { b: "1", a: "2" } } }));
-    const b = await program(baseArgs({ runsc: { extraFlags: { a: "2", b: "1" }, network: "none" } }));
-    expect(JSON.stringify(b.byStep)).toBe(JSON.stringify(a.byStep));
+  it("uploads the content-addressed bundle to a per-user path and refers to it by hash", async () => {
+    const { byName, host } = await program(baseArgs());
+    const bundle = stepBundle();
+    expect(byName.bundle.remotePath).toBe(`/var/tmp/pulumi-gvisor-bundle-ubuntu-${bundle.id.slice(0, 16)}.sh`);
+    expect(await valueOf(host.bundleId)).toBe(bundle.id);
+    expect(byName.install.create).toContain(`GV_BUNDLE_ID='${bundle.id}'`);
+    expect(byName.install.create).toContain('. "$gv_store/install.sh"');
+    expect(byName.lifecycle.create).toContain("GV_OWNER_URN='urn:pulumi:test::pulumi-gvisor-test::pulumi-gvisor:index:Host::sandbox'");
   });
 
-  it("re-runs install, the configure steps and verify on a version change", async () => {
-    const a = await program(baseArgs({ version: "20261020.0" }));
-    const b = await program(baseArgs({ version: "20261103.0" }));
-    expect(b.byStep.install.create).not.toBe(a.byStep.install.create);
-    expect(b.byStep.verify.triggers).not.toEqual(a.byStep.verify.triggers);
-    // configure steps re-check the plan's flags against the new binary
-    expect(b.byStep["configure-docker"].triggers).not.toEqual(a.byStep["configure-docker"].triggers);
-    expect(b.byStep.verify.create).toBe(a.byStep.verify.create);
+  it("keeps a Host's stored state under 64 KB: short commands, digests instead of copies", async () => {
+    const { children, host } = await program(baseArgs({ containerd: { enabled: true } }));
+    // State keeps each resource's inputs and its outputs (the inputs again, plus stdout/stderr).
+    const stderr = "pulumi-gvisor step: a progress line of about eighty characters, as steps print them\n".repeat(25);
+    const state = children.map((c) => ({ inputs: c.inputs, outputs: { ...c.inputs, stdout: c.name.endsWith("verify") ? JSON.stringify(report) : "{}", stderr } }));
+    const bytes = Buffer.byteLength(JSON.stringify(state));
+    expect(bytes).toBeLessThan(64 * 1024);
+    for (const c of children) expect(Buffer.byteLength(String(c.inputs.create ?? ""))).toBeLessThan(6 * 1024);
+    expect(Object.values(await valueOf(host.stepDigests)).every((d) => d === "" || /^[0-9a-f]{64}$/.test(d))).toBe(true);
+  });
+
+  it("shows a one-option change as a few changed lines in preview, not a diff inside whole scripts", async () => {
+    const a = await program(baseArgs({ containerd: { enabled: true } }));
+    const b = await program(baseArgs({ containerd: { enabled: true }, runsc: { debug: true } }));
+    const changed = changedLinesBetween(a.byName, b.byName);
+    expect(changed.length).toBeGreaterThan(0);
+    expect(changed.length).toBeLessThanOrEqual(20);
+    expect(changed.some((l) => l.includes("--debug=true"))).toBe(true);
+    expect(b.byName.install.create).toBe(a.byName.install.create);
+  });
+
+  it("re-runs install and every step after it on a version change, in place", async () => {
+    const a = await program(baseArgs({ version: "20261005.0" }));
+    const b = await program(baseArgs({ version: "20260928.0" }));
+    for (const step of ["install", "configure-docker", "configure-containerd", "verify"]) {
+      expect(b.byName[step].create).not.toBe(a.byName[step].create);
+      expect(b.byName[step].triggers).toEqual(a.byName[step].triggers);
+    }
+    const diff = lineDiff(a.byName["configure-docker"].create, b.byName["configure-docker"].create);
+    expect(diff.added).toEqual([expect.stringMatching(/^# runs after: [0-9a-f]{12}$/)]);
+    expect(changedLinesBetween(a.byName, b.byName).length).toBeLessThanOrEqual(20);
   });
 
   it("re-runs only verify when only the verify image changes", async () => {
     const a = await program(baseArgs());
     const b = await program(baseArgs({ verify: { image: "registry.internal/busybox:1.37" } }));
-    for (const step of ["install", "configure-docker", "configure-containerd"]) {
-      expect(JSON.stringify(b.byStep[step])).toBe(JSON.stringify(a.byStep[step]));
+    for (const step of ["bundle", "lifecycle", "install", "configure-docker", "configure-containerd"]) {
+      expect(JSON.stringify(b.byName[step])).toBe(JSON.stringify(a.byName[step]));
     }
-    expect(b.byStep.verify.create).not.toBe(a.byStep.verify.create);
+    expect(b.byName.verify.create).not.toBe(a.byName.verify.create);
   });
 
-  it("re-runs configure-docker and verify, not install, when a runsc option changes", async () => {
+  it("re-runs every step, and nothing else, when the repair token changes", async () => {
     const a = await program(baseArgs());
-    const b = await program(baseArgs({ runsc: { network: "none" } }));
-    expect(JSON.stringify(b.byStep.install)).toBe(JSON.stringify(a.byStep.install));
-    expect(b.byStep["configure-docker"].create).not.toBe(a.byStep["configure-docker"].create);
-    expect(b.byStep.verify.triggers).not.toEqual(a.byStep.verify.triggers);
+    const b = await program(baseArgs({ repair: "2026-12-01 daemon.json edited by hand" }));
+    for (const step of ["install", "configure-docker", "configure-containerd", "verify"]) {
+      expect(b.byName[step].create).toContain("GV_REPAIR='2026-12-01 daemon.json edited by hand'");
+    }
+    expect(b.byName.lifecycle.create).toBe(a.byName.lifecycle.create);
   });
 
-  it("keeps the connection and its key secret, and no key in any step text", async () => {
-    const { host, commands } = await program(baseArgs());
-    const steps = await valueOf(host.steps);
-    for (const text of Object.values(steps)) expect(text).not.toContain("c2VjcmV0LWtleQ");
-    for (const c of commands) {
-      for (const field of ["create", "update", "delete"]) expect(String(c.inputs[field] ?? "")).not.toContain("c2VjcmV0LWtleQ");
+  it("changes verify on every run with driftCheck, and only verify", async () => {
+    const a = await program(baseArgs({ driftCheck: true }));
+    await new Promise((r) => setTimeout(r, 5));
+    const b = await program(baseArgs({ driftCheck: true }));
+    expect(b.byName.verify.create).not.toBe(a.byName.verify.create);
+    expect(b.byName.verify.create).toMatch(/GV_VERIFY_RUN='\d{4}-\d\d-\d\dT/);
+    expect(b.byName.install.create).toBe(a.byName.install.create);
+    expect(changedLines(lineDiff(a.byName.verify.create, b.byName.verify.create))).toBe(2);
+  });
+
+  it("gives byte-identical inputs for equal args (an unchanged stack previews no diff)", async () => {
+    const a = await program(baseArgs({ runsc: { network: "none", extraFlags: { b: "1", a: "2" } } }));
+    const b = await program(baseArgs({ runsc: { extraFlags: { a: "2", b: "1" }, network: "none" } }));
+    expect(JSON.stringify(b.byName)).toBe(JSON.stringify(a.byName));
+  });
+
+  it("keeps the connection secret and shows where it goes in plain text", async () => {
+    const { host, byName } = await program(baseArgs());
+    for (const inputs of Object.values(byName)) {
+      for (const field of ["create", "delete", "remotePath"]) expect(String(inputs[field] ?? "")).not.toContain("c2VjcmV0LWtleQ");
     }
     const child = (host as any).__childResources as Set<pulumi.Resource> | undefined;
     const install = [...(child ?? [])].find((r) => (r as any).__name === "sandbox-install") as any;
-    const conn = await settle(install.connection);
-    expect(conn.secret).toBe(true);
+    expect((await settle(install.connection)).secret).toBe(true);
+    const target = await settle(host.target);
+    expect(target).toEqual({ known: true, value: "203.0.113.10:22", secret: false });
   });
 
   it("does not hang in preview, where the verify output is unknown", async () => {
     const { host } = await program(baseArgs(), true);
-    const v = await settle(host.verification);
-    expect(v.known).toBe(false);
-    const steps = await settle(host.steps);
-    expect(steps.known).toBe(true);
+    expect((await settle(host.verification)).known).toBe(false);
+    expect((await settle(host.stepDigests)).known).toBe(true);
+  });
+
+  it("warns in preview when the host key is not pinned", async () => {
+    const warn = vi.spyOn(pulumi.log, "warn").mockResolvedValue(undefined);
+    await program({ connection: { host: "203.0.113.10", privateKey: KEY } }, true);
+    expect(warn.mock.calls.map((c) => c[0])).toContainEqual(expect.stringMatching(/^connection\.hostKey is not set, so the SSH host key of 203\.0\.113\.10 is not checked/));
+    warn.mockClear();
+    await program(baseArgs(), true);
+    expect(warn).not.toHaveBeenCalled();
   });
 
   it("refuses bad input at construction with an InputPropertyError naming the property", async () => {
     useMocks(true);
     const attempt = (args: HostArgs) => () => new Host("bad", args);
     expect(attempt(baseArgs({ runsc: { extraFlags: { vfs2: "true" } } }))).toThrowError(pulumi.InputPropertyError);
-    try {
-      attempt(baseArgs({ docker: { runtimeName: "runsc;reboot" } }))();
-      expect.unreachable();
-    } catch (err) {
-      expect(err).toBeInstanceOf(pulumi.InputPropertyError);
-      expect((err as pulumi.InputPropertyError).propertyPath).toBe("args.docker.runtimeName");
-      expect((err as pulumi.InputPropertyError).reason).toMatch(/letters, digits/);
+    const cases: [HostArgs, string, RegExp][] = [
+      [baseArgs({ docker: { runtimeName: "runsc;reboot" } }), "args.docker.runtimeName", /letters, digits/],
+      [baseArgs({ connection: { host: "203.0.113.10", hostKey: "203.0.113.10 ssh-ed25519 AAAAC3Nz" } }), "args.connection.hostKey", /must start with an OpenSSH key type/],
+      [baseArgs({ connection: { host: "203.0.113.10", hostKey: "AAAAC3NzaC1lZDI1NTE5AAAAIKey" } }), "args.connection.hostKey", /must start with an OpenSSH key type/],
+      [baseArgs({ connection: { host: "203.0.113.10", hostKey: "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIKey" } }), "args.connection.hostKey", /is not a valid ssh-rsa key/],
+      [baseArgs({ connection: { host: "203.0.113.10", port: 70000 } }), "args.connection.port", /whole number from 1 to 65535/],
+      [baseArgs({ connection: { host: "", privateKey: KEY } }), "args.connection.host", /must not be empty/],
+    ];
+    for (const [args, path, reason] of cases) {
+      try {
+        attempt(args)();
+        expect.unreachable(`accepted ${path}`);
+      } catch (err) {
+        expect(err).toBeInstanceOf(pulumi.InputPropertyError);
+        expect((err as pulumi.InputPropertyError).propertyPath).toBe(path);
+        expect((err as pulumi.InputPropertyError).reason).toMatch(reason);
+      }
     }
+  });
+
+  it("checks a pinned host key at preview even while the address is still unknown", async () => {
+    useMocks(true);
+    const later = new Promise<string>(() => undefined);
+    expect(() => new Host("bad", { connection: { host: pulumi.output(later), hostKey: "not a key" } })).toThrowError(pulumi.InputPropertyError);
   });
 
   it("validates inputs that arrive as Outputs once they resolve", async () => {

@@ -122,7 +122,7 @@ describe("root program (Pulumi.yaml at the repository root)", () => {
     const { world, exports } = await run(ROOT, "pulumi-gvisor", { sshAllowedCidrs: ME }, true);
     expect((await settle(exports.allIsolated)).known).toBe(false);
     const engine = world.byType("command:remote:Command").find((c) => c.name === "gvisor-x86-1-engine");
-    expect(engine?.inputs.create).toContain('run step "engine"');
+    expect(engine?.inputs.create).toContain('. "$gv_store/engine.sh"');
   });
 
   it("stops with the config key and the fix when sshAllowedCidrs is missing", async () => {

@@ -19,7 +19,7 @@ describe("multi-language schema", () => {
     expect(Object.keys(host.inputProperties)).toEqual(
       expect.arrayContaining(["connection", "version", "mirror", "arch", "runsc", "docker", "containerd", "verify", "uninstallOnDelete"]),
     );
-    expect(Object.keys(host.properties)).toEqual(expect.arrayContaining(["verification", "runscVersion", "isolated", "steps"]));
+    expect(Object.keys(host.properties)).toEqual(expect.arrayContaining(["verification", "runscVersion", "isolated", "target", "bundleId", "stepDigests"]));
     const platform = schema.types["pulumi-gvisor:index:RunscPlatform"];
     expect(platform.enum.map((e: { value: string }) => e.value)).toEqual(["systrap", "ptrace", "kvm"]);
   });

@@ -1,0 +1,174 @@
+/**
+ * Short step commands: what a Host's remote.Commands carry. Each is the
+ * step's shell-quoted assignments plus a call, by sha256, of the step body in
+ * the bundle the host already holds (see bundle.ts). The full text of every
+ * step stays inspectable: renderStepScript() gives it, and `sh bundle.sh DIR`
+ * writes exactly the files these commands source.
+ */
+import { HostPlan } from "../plan/host-plan";
+import { shellAssignment } from "./quote";
+import { StepName, stepAssignments } from "./render";
+
+/** The fixed heredoc delimiter; a line equal to it is refused when rendering. */
+const DELIMITER = "PULUMI_GVISOR_STEP";
+
+/** What every step command needs to find its bundle on the host. */
+export interface BundleRef {
+  /** sha256 (hex) of the bundle file. */
+  id: string;
+  /** Where the login user uploaded it (bundleUploadPath). */
+  uploadPath: string;
+  /** The Pulumi resource that uploads it, named in repair hints. */
+  resourceName: string;
+}
+
+/** The Host resource that owns the gVisor setup on a machine. */
+export interface OwnerRef {
+  /** A digest of the Host's URN: one line, JSON-safe. */
+  id: string;
+  /** The Host's URN, for people reading the command. */
+  urn: string;
+}
+
+// Unpacks the bundle (once per bundle id) into root's state dir. The upload
+// is writable by the login user, so root copies it first and checks the copy.
+const BOOTSTRAP = String.raw`gv_fail() { printf 'pulumi-gvisor %s: error: %s\n' "$GV_STEP" "$1" >&2; exit 1; }
+gv_store="$GV_STATE_DIR/bundles/$GV_BUNDLE_ID"
+gv_resend="send it again: pulumi up --replace the $GV_BUNDLE_RESOURCE resource (or --target it after a 'pulumi state delete' of it)"
+if [ ! -f "$gv_store/.complete" ]; then
+  [ -f "$GV_BUNDLE_UPLOAD" ] || gv_fail "the step bundle $GV_BUNDLE_ID is not on this host ($GV_BUNDLE_UPLOAD is missing); $gv_resend"
+  { mkdir -p "$GV_STATE_DIR/bundles" && chmod 0700 "$GV_STATE_DIR"; } ||
+    gv_fail "could not create $GV_STATE_DIR/bundles; check that the file system is writable and not full"
+  gv_new=$(mktemp -d "$GV_STATE_DIR/bundles/.new.XXXXXX") ||
+    gv_fail "could not create a directory under $GV_STATE_DIR/bundles; check that the file system is writable and not full"
+  if ! cp "$GV_BUNDLE_UPLOAD" "$gv_new/bundle.sh"; then
+    rm -rf "$gv_new"
+    gv_fail "could not copy $GV_BUNDLE_UPLOAD into $GV_STATE_DIR; check that the disk is not full"
+  fi
+  gv_sum=$(sha256sum <"$gv_new/bundle.sh") || gv_sum=''
+  gv_sum=${"$"}{gv_sum%% *}
+  if [ "$gv_sum" != "$GV_BUNDLE_ID" ]; then
+    rm -rf "$gv_new"
+    gv_fail "$GV_BUNDLE_UPLOAD is not the step bundle this program sent (sha256 ${"$"}{gv_sum:-unreadable}, expected $GV_BUNDLE_ID), so nothing ran; $gv_resend"
+  fi
+  if ! sh "$gv_new/bundle.sh" "$gv_new" || ! : >"$gv_new/.complete"; then
+    rm -rf "$gv_new"
+    gv_fail "could not unpack the step bundle into $GV_STATE_DIR/bundles; check that the disk is not full"
+  fi
+  # Two steps may unpack at once; a rename onto an existing bundle fails and the copy is dropped.
+  mv -T "$gv_new" "$gv_store" 2>/dev/null || rm -rf "$gv_new"
+  [ -f "$gv_store/.complete" ] || gv_fail "could not put the step bundle in place at $gv_store"
+fi`;
+
+function header(title: string, notes: readonly string[]): string[] {
+  return [`# pulumi-gvisor ${title}`, ...notes.map((n) => `# ${n}`)];
+}
+
+/** Wraps root shell text for an SSH session: as root, or through `sudo -n`. */
+function asRoot(step: string, lines: readonly string[]): string {
+  for (const line of lines.join("\n").split("\n")) {
+    if (line === DELIMITER) throw new Error(`step ${step}: a value renders as the line ${DELIMITER}, which ends the command text`);
+  }
+  return [
+    `gv_script=$(cat <<'${DELIMITER}'`,
+    "# shellcheck disable=SC1091,SC2034 # the values are read by the step body sourced at the end",
+    ...lines,
+    DELIMITER,
+    ")",
+    'if [ "$(id -u)" -eq 0 ]; then sh -c "$gv_script"',
+    'elif command -v sudo >/dev/null 2>&1; then sudo -n sh -c "$gv_script"',
+    `else echo "pulumi-gvisor ${step}: error: not root and sudo is missing; connect as root or as a user with passwordless sudo" >&2; exit 1; fi`,
+    "",
+  ].join("\n");
+}
+
+function bundleAssignments(bundle: BundleRef): string[] {
+  return [
+    shellAssignment("GV_BUNDLE_ID", bundle.id),
+    shellAssignment("GV_BUNDLE_UPLOAD", bundle.uploadPath),
+    shellAssignment("GV_BUNDLE_RESOURCE", bundle.resourceName),
+  ];
+}
+
+/**
+ * A step as a short command: its assignments, then its body sourced from the
+ * bundle. `extra` assignments (a repair token, a drift-check stamp) change
+ * the text, and so re-run the step, without changing what it does.
+ */
+export function renderStepInvocation(
+  plan: HostPlan,
+  step: StepName,
+  bundle: BundleRef,
+  opts: { notes?: readonly string[]; extra?: Readonly<Record<string, string>> } = {},
+): string {
+  const extra = Object.entries(opts.extra ?? {}).map(([k, v]) => shellAssignment(k, v));
+  const lines = [
+    "set -eu",
+    ...stepAssignments(plan, step),
+    ...extra,
+    ...bundleAssignments(bundle),
+    BOOTSTRAP,
+    `. "$gv_store/${step}.sh"`,
+  ];
+  return [...header(`step ${step} (bundle ${bundle.id.slice(0, 12)})`, opts.notes ?? []), asRoot(step, lines)].join("\n");
+}
+
+/**
+ * The Host's lifecycle create: unpack the bundle and record this Host as the
+ * machine's owner. A newer Host (a rename or re-parent without an alias runs
+ * the new create before the old delete) takes over, so the old delete knows
+ * it must leave the machine alone.
+ */
+export function renderAdoptInvocation(plan: HostPlan, bundle: BundleRef, owner: OwnerRef): string {
+  const lines = [
+    "set -eu",
+    shellAssignment("GV_STEP", "adopt"),
+    shellAssignment("GV_STATE_DIR", plan.stateDir),
+    shellAssignment("GV_OWNER", owner.id),
+    shellAssignment("GV_OWNER_URN", owner.urn),
+    ...bundleAssignments(bundle),
+    BOOTSTRAP,
+    String.raw`gv_prev=$(cat "$GV_STATE_DIR/owner" 2>/dev/null) || gv_prev=''
+if [ "$gv_prev" != "$GV_OWNER" ]; then
+  { printf '%s\n' "$GV_OWNER" >"$GV_STATE_DIR/.owner.new" && mv -f "$GV_STATE_DIR/.owner.new" "$GV_STATE_DIR/owner"; } ||
+    gv_fail "could not write $GV_STATE_DIR/owner; check that the disk is not full"
+  printf 'pulumi-gvisor adopt: this machine is now managed by %s\n' "$GV_OWNER_URN" >&2
+fi
+printf '{"step":"adopt","owner":"%s","previousOwner":"%s","bundle":"%s"}\n' "$GV_OWNER" "$gv_prev" "$GV_BUNDLE_ID"`,
+  ];
+  return [...header("adopt: unpack the step bundle and record this Host as the machine's owner", []), asRoot("adopt", lines)].join("\n");
+}
+
+/**
+ * The Host's lifecycle delete: uninstall, unless another Host has adopted the
+ * machine since (then leave it), or the machine holds no pulumi-gvisor state
+ * (then there is nothing to do). Works from the host's records alone.
+ */
+export function renderReleaseInvocation(plan: HostPlan, bundle: BundleRef, owner: OwnerRef): string {
+  const lines = [
+    "set -eu",
+    ...stepAssignments(plan, "uninstall"),
+    shellAssignment("GV_OWNER", owner.id),
+    ...bundleAssignments(bundle),
+    String.raw`if [ ! -d "$GV_STATE_DIR" ]; then
+  printf 'pulumi-gvisor uninstall: %s does not exist: no pulumi-gvisor state on this machine, nothing to do\n' "$GV_STATE_DIR" >&2
+  printf '{"step":"uninstall","changed":false,"skipped":true,"reason":"no-state"}\n'
+  exit 0
+fi
+gv_owner=$(cat "$GV_STATE_DIR/owner" 2>/dev/null) || gv_owner=''
+if [ -n "$gv_owner" ] && [ "$gv_owner" != "$GV_OWNER" ]; then
+  printf 'pulumi-gvisor uninstall: another pulumi-gvisor Host (owner %s) manages this machine now; leaving gVisor installed\n' "$gv_owner" >&2
+  printf '{"step":"uninstall","changed":false,"skipped":true,"reason":"other-owner"}\n'
+  exit 0
+fi
+if [ ! -f "$GV_STATE_DIR/bundles/$GV_BUNDLE_ID/.complete" ] && [ ! -f "$GV_BUNDLE_UPLOAD" ]; then
+  # Uninstall works from the host's records, so any complete bundle can run it.
+  for gv_d in "$GV_STATE_DIR"/bundles/*/; do
+    if [ -f "$gv_d.complete" ]; then GV_BUNDLE_ID=$(basename "$gv_d"); fi
+  done
+fi`,
+    BOOTSTRAP,
+    '. "$gv_store/uninstall.sh"',
+  ];
+  return [...header("uninstall (the Host's delete)", []), asRoot("uninstall", lines)].join("\n");
+}

@@ -1,0 +1,136 @@
+/**
+ * The short step commands and the bundle they call, run for real on plain
+ * files: the bootstrap's refusals, the owner record, and the delete's
+ * decisions. No root needed: the state dir is a temp dir and the command's
+ * inner script runs with sh directly.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { buildHostPlan } from "../../src/plan/host-plan";
+import { BUNDLED_STEPS, stepBundle } from "../../src/scripts/bundle";
+import { BundleRef, OwnerRef, renderAdoptInvocation, renderReleaseInvocation, renderStepInvocation } from "../../src/scripts/invocation";
+import { renderStepBody } from "../../src/scripts/render";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "gv-invocation-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const plan = () => ({ ...buildHostPlan({ version: "20261005.0" }), stateDir: join(dir, "state") });
+const owner = (id = "a".repeat(32)): OwnerRef => ({ id, urn: "urn:pulumi:dev::proj::pulumi-gvisor:index:Host::sandbox" });
+
+function upload(text = stepBundle().text): BundleRef {
+  const uploadPath = join(dir, "upload.sh");
+  writeFileSync(uploadPath, text);
+  return { id: stepBundle().id, uploadPath, resourceName: "sandbox-bundle" };
+}
+
+/** The root script inside a command (what `sh -c "$gv_script"` runs). */
+function inner(command: string): string {
+  const m = /gv_script=\$\(cat <<'PULUMI_GVISOR_STEP'\n([\s\S]*?)\nPULUMI_GVISOR_STEP\n\)/.exec(command);
+  if (!m) throw new Error("no inner script");
+  return m[1]!;
+}
+
+function run(command: string) {
+  const r = spawnSync("sh", ["-c", inner(command)], { encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("step bundle", () => {
+  it("unpacks into exactly the step bodies that user data embeds", () => {
+    const file = join(dir, "bundle.sh");
+    writeFileSync(file, stepBundle().text);
+    const out = join(dir, "out");
+    execFileSync("mkdir", [out]);
+    execFileSync("sh", [file, out]);
+    expect(readdirSync(out).sort()).toEqual(BUNDLED_STEPS.map((s) => `${s}.sh`).sort());
+    for (const step of BUNDLED_STEPS) expect(readFileSync(join(out, `${step}.sh`), "utf8")).toBe(renderStepBody(step).trimEnd() + "\n");
+  });
+
+  it("is named by the sha256 of its text", () => {
+    const sum = execFileSync("sha256sum", { input: stepBundle().text, encoding: "utf8" }).split(" ")[0];
+    expect(stepBundle().id).toBe(sum);
+  });
+});
+
+describe("step commands", () => {
+  it("are valid POSIX sh and shellcheck clean", () => {
+    const texts = [
+      renderStepInvocation(buildHostPlan({}), "configure-docker", { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" }, { notes: ["runs after: 0123456789ab"], extra: { GV_REPAIR: "it's $(reboot)" } }),
+      renderAdoptInvocation(buildHostPlan({}), { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" }, owner()),
+      renderReleaseInvocation(buildHostPlan({}), { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" }, owner()),
+    ];
+    for (const text of texts) {
+      execFileSync("sh", ["-n"], { input: text });
+      for (const script of [text, inner(text)]) {
+        const r = spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-"], { input: script, encoding: "utf8" });
+        expect(r.stdout).toBe("");
+        expect(r.status).toBe(0);
+      }
+    }
+  });
+
+  it("carry a user value only as a quoted assignment", () => {
+    const text = renderStepInvocation(buildHostPlan({}), "verify", { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" }, { extra: { GV_REPAIR: "x'; touch /tmp/pwned; '" } });
+    expect(text).toContain("GV_REPAIR='x'\\''; touch /tmp/pwned; '\\'''");
+  });
+
+  it("refuse a value that would end the command's heredoc", () => {
+    expect(() => renderStepInvocation(buildHostPlan({}), "verify", { id: "0", uploadPath: "/x", resourceName: "r" }, { extra: { GV_REPAIR: "a\nPULUMI_GVISOR_STEP\nb" } })).toThrow(/renders as the line PULUMI_GVISOR_STEP/);
+  });
+
+  it("unpack the upload once, record the owner, and say who owned the machine before", () => {
+    const bundle = upload();
+    const first = run(renderAdoptInvocation(plan(), bundle, owner()));
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({ step: "adopt", owner: owner().id, previousOwner: "", bundle: bundle.id });
+    expect(readFileSync(join(dir, "state", "owner"), "utf8")).toBe(`${owner().id}\n`);
+    expect(existsSync(join(dir, "state", "bundles", bundle.id, ".complete"))).toBe(true);
+    // The bundle is kept by root: a later run needs no upload.
+    rmSync(bundle.uploadPath);
+    const second = run(renderAdoptInvocation(plan(), bundle, owner("b".repeat(32))));
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout).previousOwner).toBe(owner().id);
+    expect(second.stderr).toContain("this machine is now managed by urn:pulumi:dev::proj::pulumi-gvisor:index:Host::sandbox");
+  });
+
+  it("refuse an upload whose sha256 is not the bundle's, and unpack nothing", () => {
+    const bundle = upload(stepBundle().text.replace("set -eu", "set -eu; touch /tmp/pulumi-gvisor-tampered"));
+    const r = run(renderAdoptInvocation(plan(), bundle, owner()));
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^pulumi-gvisor adopt: error: .*upload\.sh is not the step bundle this program sent \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\), so nothing ran; send it again: pulumi up --replace the sandbox-bundle resource/);
+    expect(readdirSync(join(dir, "state", "bundles"))).toEqual([]);
+    expect(existsSync(join(dir, "state", "owner"))).toBe(false);
+  });
+
+  it("fail with what to do when the bundle is on neither the upload path nor in the store", () => {
+    const bundle = { id: stepBundle().id, uploadPath: join(dir, "missing.sh"), resourceName: "sandbox-bundle" };
+    const r = run(renderStepInvocation(plan(), "install", bundle));
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      `pulumi-gvisor install: error: the step bundle ${bundle.id} is not on this host (${bundle.uploadPath} is missing); send it again: pulumi up --replace the sandbox-bundle resource (or --target it after a 'pulumi state delete' of it)`,
+    );
+  });
+});
+
+describe("the Host's delete", () => {
+  it("does nothing on a machine without pulumi-gvisor state", () => {
+    const r = run(renderReleaseInvocation(plan(), upload(), owner()));
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ step: "uninstall", changed: false, skipped: true, reason: "no-state" });
+  });
+
+  it("leaves the machine alone when another Host adopted it since", () => {
+    const bundle = upload();
+    expect(run(renderAdoptInvocation(plan(), bundle, owner("b".repeat(32)))).code).toBe(0);
+    const r = run(renderReleaseInvocation(plan(), bundle, owner()));
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ step: "uninstall", changed: false, skipped: true, reason: "other-owner" });
+    expect(readFileSync(join(dir, "state", "owner"), "utf8")).toBe(`${"b".repeat(32)}\n`);
+  });
+});
