@@ -4,13 +4,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { HostPlanInput, buildHostPlan } from "../plan/host-plan";
 import { Verification, parseVerification } from "../plan/verification";
 import { bundleUploadPath, stepBundle, stepBundleFile } from "../scripts/bundle";
-import { renderAdoptInvocation, renderReleaseInvocation, renderStepInvocation } from "../scripts/invocation";
+import { STEP_COMMAND, renderAdoptInvocation, renderReleaseInvocation, renderStepInvocation } from "../scripts/invocation";
 import { StepName } from "../scripts/render";
 import { checkConnection, warnIfHostKeyUnpinned } from "./connection";
 import { GvisorSetupArgs, HostArgs, HostConnectionArgs } from "./host-args";
 import { compact, planOutput } from "./validate";
 
-/** sha256 of each step command's text, as stored in its resource (for review and change tracking). */
+/** sha256 of each step's root script (its stdin; the lifecycle's create and delete), as stored in state. */
 export interface HostStepDigests {
   adopt: string;
   install: string;
@@ -127,19 +127,22 @@ export class Host extends pulumi.ComponentResource {
     // A new stamp on every run changes verify's text, so the engine runs it on every up.
     const driftStamp = pulumi.output(driftCheck).apply((on): Record<string, string> => (on === true ? { GV_VERIFY_RUN: new Date().toISOString() } : {}));
     const noStamp = pulumi.output<Record<string, string>>({});
+    // A step's root script goes on stdin; its one-line command never changes.
     const text = (step: StepName, upstream: pulumi.Output<string>[], stamp = noStamp): pulumi.Output<string> =>
-      pulumi.all([plan, bundleRef, extra, stamp, pulumi.all(upstream)]).apply(([p, b, x, s, up]) =>
-        renderStepInvocation(p, step, b, {
-          notes: up.length ? [`runs after: ${up.map((t) => sha256(t).slice(0, 12)).join(" ")}`] : [],
-          extra: { ...x, ...s },
-        }),
+      pulumi.all([plan, bundleRef, extra, stamp, pulumi.all(upstream)]).apply(
+        ([p, b, x, s, up]) =>
+          renderStepInvocation(p, step, b, {
+            notes: up.length ? [`runs after: ${up.map((t) => sha256(t).slice(0, 12)).join(" ")}`] : [],
+            extra: { ...x, ...s },
+          }).stdin,
       );
-    const step = (resourceName: string, create: pulumi.Output<string>, after: pulumi.Resource[]) =>
+    const step = (resourceName: string, stdin: pulumi.Output<string>, after: pulumi.Resource[]) =>
       new command.remote.Command(
         `${name}-${resourceName}`,
         {
           connection: conn,
-          create,
+          create: STEP_COMMAND,
+          stdin,
           // No update: the provider runs `create` on update. No delete: a
           // replacement (rename, --replace) must never undo the new run.
           // The lifecycle's id: when it is replaced (uninstall + adopt), every

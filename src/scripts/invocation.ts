@@ -64,11 +64,15 @@ function header(title: string, notes: readonly string[]): string[] {
   return [`# pulumi-gvisor ${title}`, ...notes.map((n) => `# ${n}`)];
 }
 
-/** Wraps root shell text for an SSH session: as root, or through `sudo -n`. */
-function asRoot(step: string, lines: readonly string[]): string {
+function refuseDelimiter(step: string, lines: readonly string[]): void {
   for (const line of lines.join("\n").split("\n")) {
     if (line === DELIMITER) throw new Error(`step ${step}: a value renders as the line ${DELIMITER}, which ends the command text`);
   }
+}
+
+/** Wraps root shell text for an SSH session: as root, or through `sudo -n`. */
+function asRoot(step: string, lines: readonly string[]): string {
+  refuseDelimiter(step, lines);
   return [
     `gv_script=$(cat <<'${DELIMITER}'`,
     "# shellcheck disable=SC1091,SC2034 # the values are read by the step body sourced at the end",
@@ -91,26 +95,72 @@ function bundleAssignments(bundle: BundleRef): string[] {
 }
 
 /**
- * A step as a short command: its assignments, then its body sourced from the
- * bundle. `extra` assignments (a repair token, a drift-check stamp) change
- * the text, and so re-run the step, without changing what it does.
+ * The one-line command of every step: it reads the step's root script from
+ * stdin (whole, before anything runs, so no command inside can eat it) and
+ * runs it as root, or through `sudo -n`. A failed step's error then starts
+ * with this short line instead of the script (the provider quotes the whole
+ * command text into its error).
+ */
+export const STEP_COMMAND =
+  'gv_script=$(cat); if [ "$(id -u)" -eq 0 ]; then sh -c "$gv_script"; elif command -v sudo >/dev/null 2>&1; then sudo -n sh -c "$gv_script"; else echo "pulumi-gvisor: error: not root and sudo is missing; connect as root or as a user with passwordless sudo" >&2; exit 1; fi';
+
+// Runs the step with its stderr kept aside, so that on failure the step's own
+// error line comes first in what the provider reports, then the rest.
+const RUNNER = String.raw`gv_err=$(mktemp "${"$"}{TMPDIR:-/tmp}/pulumi-gvisor-stderr.XXXXXX" 2>/dev/null) || gv_err=''
+if [ -z "$gv_err" ]; then exec sh -c "$gv_body"; fi
+set +e
+sh -c "$gv_body" 2>"$gv_err"
+gv_rc=$?
+set -e
+if [ "$gv_rc" -ne 0 ]; then
+  gv_line=$(grep '^pulumi-gvisor [A-Za-z-]*: error: ' "$gv_err" | tail -n 1)
+  if [ -n "$gv_line" ]; then
+    printf '%s
+' "$gv_line" >&2
+    grep -v -x -F -e "$gv_line" "$gv_err" >&2
+  else
+    cat "$gv_err" >&2
+  fi
+else
+  cat "$gv_err" >&2
+fi
+rm -f "$gv_err"
+exit "$gv_rc"`;
+
+/** A step as its remote.Command sends it: the one-line command, and the root script on stdin. */
+export interface StepInvocation {
+  create: string;
+  stdin: string;
+}
+
+/**
+ * A step's root script (sent on stdin): its assignments, then its body
+ * sourced from the bundle. `extra` assignments (a repair token, a
+ * drift-check stamp) change the text, and so re-run the step, without
+ * changing what it does.
  */
 export function renderStepInvocation(
   plan: HostPlan,
   step: StepName,
   bundle: BundleRef,
   opts: { notes?: readonly string[]; extra?: Readonly<Record<string, string>> } = {},
-): string {
+): StepInvocation {
   const extra = Object.entries(opts.extra ?? {}).map(([k, v]) => shellAssignment(k, v));
-  const lines = [
+  const body = [...stepAssignments(plan, step), ...extra, ...bundleAssignments(bundle), BOOTSTRAP, `. "$gv_store/${step}.sh"`];
+  refuseDelimiter(step, body);
+  const stdin = [
+    ...header(`step ${step} (bundle ${bundle.id.slice(0, 12)}), run as root by: sh -c "$(cat)"`, opts.notes ?? []),
     "set -eu",
-    ...stepAssignments(plan, step),
-    ...extra,
-    ...bundleAssignments(bundle),
-    BOOTSTRAP,
-    `. "$gv_store/${step}.sh"`,
-  ];
-  return [...header(`step ${step} (bundle ${bundle.id.slice(0, 12)})`, opts.notes ?? []), asRoot(step, lines)].join("\n");
+    `gv_body=$(cat <<'${DELIMITER}'`,
+    "# shellcheck disable=SC1091,SC2034 # the values are read by the step body sourced at the end",
+    "set -eu",
+    ...body,
+    DELIMITER,
+    ")",
+    RUNNER,
+    "",
+  ].join("\n");
+  return { create: STEP_COMMAND, stdin };
 }
 
 /**

@@ -5,6 +5,7 @@ import { HostArgs } from "../../src/components/host-args";
 import { planOutput } from "../../src/components/validate";
 import { buildHostPlan } from "../../src/plan/host-plan";
 import { stepBundle } from "../../src/scripts/bundle";
+import { STEP_COMMAND } from "../../src/scripts/invocation";
 import { changedLines, lineDiff } from "../support/line-diff";
 import { Registered, flush, settle, useMocks, valueOf } from "./support/mocks";
 
@@ -99,6 +100,7 @@ describe("Host component", () => {
     const { byName, opts } = await program(baseArgs());
     expect(opts.get("sandbox-lifecycle")?.deleteBeforeReplace).toBe(true);
     expect(byName.lifecycle.delete).toContain('. "$gv_store/uninstall.sh"');
+    expect(byName.install.create).toBe(STEP_COMMAND);
     for (const step of ["install", "configure-docker", "configure-containerd", "verify"]) {
       expect(opts.get(`sandbox-${step}`)?.deleteBeforeReplace).toBeUndefined();
       expect("update" in byName[step]).toBe(false);
@@ -121,8 +123,8 @@ describe("Host component", () => {
     const bundle = stepBundle();
     expect(byName.bundle.remotePath).toBe(`/var/tmp/pulumi-gvisor-bundle-ubuntu-${bundle.id.slice(0, 16)}.sh`);
     expect(await valueOf(host.bundleId)).toBe(bundle.id);
-    expect(byName.install.create).toContain(`GV_BUNDLE_ID='${bundle.id}'`);
-    expect(byName.install.create).toContain('. "$gv_store/install.sh"');
+    expect(byName.install.stdin).toContain(`GV_BUNDLE_ID='${bundle.id}'`);
+    expect(byName.install.stdin).toContain('. "$gv_store/install.sh"');
     expect(byName.lifecycle.create).toContain("GV_OWNER_URN='urn:pulumi:test::pulumi-gvisor-test::pulumi-gvisor:index:Host::sandbox'");
   });
 
@@ -133,7 +135,7 @@ describe("Host component", () => {
     const state = children.map((c) => ({ inputs: c.inputs, outputs: { ...c.inputs, stdout: c.name.endsWith("verify") ? JSON.stringify(report) : "{}", stderr } }));
     const bytes = Buffer.byteLength(JSON.stringify(state));
     expect(bytes).toBeLessThan(64 * 1024);
-    for (const c of children) expect(Buffer.byteLength(String(c.inputs.create ?? ""))).toBeLessThan(6 * 1024);
+    for (const c of children) expect(Buffer.byteLength(String(c.inputs.stdin ?? c.inputs.create ?? ""))).toBeLessThan(6 * 1024);
     expect(Object.values(await valueOf(host.stepDigests)).every((d) => d === "" || /^[0-9a-f]{64}$/.test(d))).toBe(true);
   });
 
@@ -144,17 +146,18 @@ describe("Host component", () => {
     expect(changed.length).toBeGreaterThan(0);
     expect(changed.length).toBeLessThanOrEqual(20);
     expect(changed.some((l) => l.includes("--debug=true"))).toBe(true);
-    expect(b.byName.install.create).toBe(a.byName.install.create);
+    expect(b.byName.install.stdin).toBe(a.byName.install.stdin);
   });
 
   it("re-runs install and every step after it on a version change, in place", async () => {
     const a = await program(baseArgs({ version: "20261005.0" }));
     const b = await program(baseArgs({ version: "20260928.0" }));
     for (const step of ["install", "configure-docker", "configure-containerd", "verify"]) {
-      expect(b.byName[step].create).not.toBe(a.byName[step].create);
+      expect(b.byName[step].stdin).not.toBe(a.byName[step].stdin);
+      expect(b.byName[step].create).toBe(STEP_COMMAND);
       expect(b.byName[step].triggers).toEqual(a.byName[step].triggers);
     }
-    const diff = lineDiff(a.byName["configure-docker"].create, b.byName["configure-docker"].create);
+    const diff = lineDiff(a.byName["configure-docker"].stdin, b.byName["configure-docker"].stdin);
     expect(diff.added).toEqual([expect.stringMatching(/^# runs after: [0-9a-f]{12}$/)]);
     expect(changedLinesBetween(a.byName, b.byName).length).toBeLessThanOrEqual(20);
   });
@@ -165,14 +168,14 @@ describe("Host component", () => {
     for (const step of ["bundle", "lifecycle", "install", "configure-docker", "configure-containerd"]) {
       expect(JSON.stringify(b.byName[step])).toBe(JSON.stringify(a.byName[step]));
     }
-    expect(b.byName.verify.create).not.toBe(a.byName.verify.create);
+    expect(b.byName.verify.stdin).not.toBe(a.byName.verify.stdin);
   });
 
   it("re-runs every step, and nothing else, when the repair token changes", async () => {
     const a = await program(baseArgs());
     const b = await program(baseArgs({ repair: "2026-12-01 daemon.json edited by hand" }));
     for (const step of ["install", "configure-docker", "configure-containerd", "verify"]) {
-      expect(b.byName[step].create).toContain("GV_REPAIR='2026-12-01 daemon.json edited by hand'");
+      expect(b.byName[step].stdin).toContain("GV_REPAIR='2026-12-01 daemon.json edited by hand'");
     }
     expect(b.byName.lifecycle.create).toBe(a.byName.lifecycle.create);
   });
@@ -181,10 +184,10 @@ describe("Host component", () => {
     const a = await program(baseArgs({ driftCheck: true }));
     await new Promise((r) => setTimeout(r, 5));
     const b = await program(baseArgs({ driftCheck: true }));
-    expect(b.byName.verify.create).not.toBe(a.byName.verify.create);
-    expect(b.byName.verify.create).toMatch(/GV_VERIFY_RUN='\d{4}-\d\d-\d\dT/);
-    expect(b.byName.install.create).toBe(a.byName.install.create);
-    expect(changedLines(lineDiff(a.byName.verify.create, b.byName.verify.create))).toBe(2);
+    expect(b.byName.verify.stdin).not.toBe(a.byName.verify.stdin);
+    expect(b.byName.verify.stdin).toMatch(/GV_VERIFY_RUN='\d{4}-\d\d-\d\dT/);
+    expect(b.byName.install.stdin).toBe(a.byName.install.stdin);
+    expect(changedLines(lineDiff(a.byName.verify.stdin, b.byName.verify.stdin))).toBe(2);
   });
 
   it("gives byte-identical inputs for equal args (an unchanged stack previews no diff)", async () => {
@@ -196,7 +199,7 @@ describe("Host component", () => {
   it("keeps the connection secret and shows where it goes in plain text", async () => {
     const { host, byName } = await program(baseArgs());
     for (const inputs of Object.values(byName)) {
-      for (const field of ["create", "delete", "remotePath"]) expect(String(inputs[field] ?? "")).not.toContain("c2VjcmV0LWtleQ");
+      for (const field of ["create", "stdin", "delete", "remotePath"]) expect(String(inputs[field] ?? "")).not.toContain("c2VjcmV0LWtleQ");
     }
     const child = (host as any).__childResources as Set<pulumi.Resource> | undefined;
     const install = [...(child ?? [])].find((r) => (r as any).__name === "sandbox-install") as any;

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildHostPlan } from "../../src/plan/host-plan";
 import { BUNDLED_STEPS, stepBundle } from "../../src/scripts/bundle";
-import { BundleRef, OwnerRef, renderAdoptInvocation, renderReleaseInvocation, renderStepInvocation } from "../../src/scripts/invocation";
+import { BundleRef, OwnerRef, STEP_COMMAND, renderAdoptInvocation, renderReleaseInvocation, renderStepInvocation } from "../../src/scripts/invocation";
 import { renderStepBody } from "../../src/scripts/render";
 
 let dir: string;
@@ -29,17 +29,19 @@ function upload(text = stepBundle().text): BundleRef {
   return { id: stepBundle().id, uploadPath, resourceName: "sandbox-bundle" };
 }
 
-/** The root script inside a command (what `sh -c "$gv_script"` runs). */
+/** The root script inside a heredoc-form command, or a step's body inside its stdin script. */
 function inner(command: string): string {
-  const m = /gv_script=\$\(cat <<'PULUMI_GVISOR_STEP'\n([\s\S]*?)\nPULUMI_GVISOR_STEP\n\)/.exec(command);
+  const m = /(?:gv_script|gv_body)=\$\(cat <<'PULUMI_GVISOR_STEP'\n([\s\S]*?)\nPULUMI_GVISOR_STEP\n\)/.exec(command);
   if (!m) throw new Error("no inner script");
   return m[1]!;
 }
 
-function run(command: string) {
-  const r = spawnSync("sh", ["-c", inner(command)], { encoding: "utf8" });
+/** Runs a root script the way the command runs it (sh -c), as this user. */
+function runScript(script: string) {
+  const r = spawnSync("sh", ["-c", script], { encoding: "utf8" });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+const run = (command: string) => runScript(inner(command));
 
 describe("step bundle", () => {
   it("unpacks into exactly the step bodies that user data embeds", () => {
@@ -60,8 +62,14 @@ describe("step bundle", () => {
 
 describe("step commands", () => {
   it("are valid POSIX sh and shellcheck clean", () => {
+    const step = renderStepInvocation(buildHostPlan({}), "configure-docker", { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" }, { notes: ["runs after: 0123456789ab"], extra: { GV_REPAIR: "it's $(reboot)" } });
+    expect(step.create).toBe(STEP_COMMAND);
+    for (const script of [STEP_COMMAND, step.stdin, inner(step.stdin)]) {
+      execFileSync("sh", ["-n"], { input: script });
+      const r = spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-"], { input: script, encoding: "utf8" });
+      expect(r.stdout).toBe("");
+    }
     const texts = [
-      renderStepInvocation(buildHostPlan({}), "configure-docker", { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" }, { notes: ["runs after: 0123456789ab"], extra: { GV_REPAIR: "it's $(reboot)" } }),
       renderAdoptInvocation(buildHostPlan({}), { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" }, owner()),
       renderReleaseInvocation(buildHostPlan({}), { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" }, owner()),
     ];
@@ -76,7 +84,7 @@ describe("step commands", () => {
   });
 
   it("carry a user value only as a quoted assignment", () => {
-    const text = renderStepInvocation(buildHostPlan({}), "verify", { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" }, { extra: { GV_REPAIR: "x'; touch /tmp/pwned; '" } });
+    const text = renderStepInvocation(buildHostPlan({}), "verify", { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" }, { extra: { GV_REPAIR: "x'; touch /tmp/pwned; '" } }).stdin;
     expect(text).toContain("GV_REPAIR='x'\\''; touch /tmp/pwned; '\\'''");
   });
 
@@ -110,11 +118,28 @@ describe("step commands", () => {
 
   it("fail with what to do when the bundle is on neither the upload path nor in the store", () => {
     const bundle = { id: stepBundle().id, uploadPath: join(dir, "missing.sh"), resourceName: "sandbox-bundle" };
-    const r = run(renderStepInvocation(plan(), "install", bundle));
+    const r = runScript(renderStepInvocation(plan(), "install", bundle).stdin);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(
       `pulumi-gvisor install: error: the step bundle ${bundle.id} is not on this host (${bundle.uploadPath} is missing); send it again: pulumi up --replace the sandbox-bundle resource (or --target it after a 'pulumi state delete' of it)`,
     );
+  });
+});
+
+describe("a failed step's output", () => {
+  it("starts with the step's own error line, then the rest of what it printed", () => {
+    const bundle = upload();
+    const r = runScript(renderStepInvocation(plan(), "install", bundle).stdin.replace(". \"$gv_store/install.sh\"", "echo progress one >&2; echo 'pulumi-gvisor install: error: it broke; fix it' >&2; echo progress two >&2; exit 1"));
+    expect(r.code).toBe(1);
+    expect(r.stderr.split("\n")).toEqual(["pulumi-gvisor install: error: it broke; fix it", "progress one", "progress two", ""]);
+  });
+
+  it("keeps its order when the step succeeds", () => {
+    const bundle = upload();
+    const r = runScript(renderStepInvocation(plan(), "install", bundle).stdin.replace(". \"$gv_store/install.sh\"", "echo a >&2; echo '{\"ok\":true}'; echo b >&2"));
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("a\nb\n");
+    expect(r.stdout).toBe('{"ok":true}\n');
   });
 });
 
