@@ -145,8 +145,8 @@ describe("Ec2Fleet", () => {
     const commands = world.byType("command:remote:Command");
     expect(commands).toHaveLength(3 * 6);
     // The shared key pair does not exist yet in a preview; the step texts are known anyway.
-    for (const c of commands) expect(c.inputs.create).toMatch(/^# pulumi-gvisor (step|adopt)/);
-    expect(commands.find((c) => c.name === "pool-arm-1-install")?.inputs.create).toContain("GV_ARCH='aarch64'");
+    for (const c of commands) expect(c.inputs.stdin ?? c.inputs.create).toMatch(/^# pulumi-gvisor (step|adopt)/);
+    expect(commands.find((c) => c.name === "pool-arm-1-install")?.inputs.stdin).toContain("GV_ARCH='aarch64'");
   });
 
   it.each<[Ec2FleetArgs, string, RegExp]>([

@@ -111,7 +111,7 @@ describe("Ec2Host: arch, instance type and AMI", () => {
 
   it("passes the derived arch to the install step, which checks it on the machine", async () => {
     const { step } = await build({ sshAllowedCidrs: [ME], instanceType: "c7g.large" });
-    expect(step("install").create).toContain("GV_ARCH='aarch64'");
+    expect(step("install").stdin).toContain("GV_ARCH='aarch64'");
   });
 
   it("uses an explicit AMI without reading any parameter", async () => {
@@ -211,7 +211,7 @@ describe("Ec2Host: SSH key", () => {
     const key = await settle(host.privateKey);
     expect(key).toEqual({ known: true, value: GENERATED_KEY, secret: true });
     expect(plain(step("engine").connection).privateKey).toBe(GENERATED_KEY);
-    for (const c of world.byType("command:remote:Command")) expect(String(c.inputs.create)).not.toContain("Z2VuZXJhdGVkLWtleQ");
+    for (const c of world.byType("command:remote:Command")) expect(String(c.inputs.stdin ?? c.inputs.create)).not.toContain("Z2VuZXJhdGVkLWtleQ");
   });
 
   it("imports the user's public key and connects with the given private key (or the SSH agent)", async () => {
@@ -243,8 +243,8 @@ describe("Ec2Host: the Host chain", () => {
     for (const c of commands) {
       expect(plain(c.inputs.connection)).toMatchObject({ host: publicIp, user: "ubuntu", port: 22, dialErrorLimit: 30, perDialTimeout: 15 });
     }
-    expect(step("engine").create).toContain('. "$gv_store/engine.sh"');
-    expect(step("engine").create).toContain("GV_DOCKER_ENABLED='true'");
+    expect(step("engine").stdin).toContain('. "$gv_store/engine.sh"');
+    expect(step("engine").stdin).toContain("GV_DOCKER_ENABLED='true'");
     expect(await valueOf(host.sshHost)).toBe(publicIp);
   });
 
@@ -265,8 +265,8 @@ describe("Ec2Host: the Host chain", () => {
 
   it("passes the gVisor setup through: containerd enabled reaches the engine and configure steps", async () => {
     const { step } = await build({ sshAllowedCidrs: [ME], containerd: { enabled: true }, version: "20260817.0" });
-    expect(step("engine").create).toContain("GV_CONTAINERD_ENABLED='true'");
-    expect(step("install").create).toContain("GV_VERSION='20260817.0'");
+    expect(step("engine").stdin).toContain("GV_CONTAINERD_ENABLED='true'");
+    expect(step("install").stdin).toContain("GV_VERSION='20260817.0'");
   });
 
   it("reports the documented outputs after an update", async () => {
@@ -284,7 +284,7 @@ describe("Ec2Host: the Host chain", () => {
 
   it("previews without hanging: the step texts are known, the machine's outputs are not", async () => {
     const { host, step } = await build({ sshAllowedCidrs: [ME], arch: "arm64" }, { preview: true });
-    expect(step("install").create).toContain("GV_ARCH='aarch64'");
+    expect(step("install").stdin).toContain("GV_ARCH='aarch64'");
     expect((await settle(host.verification)).known).toBe(false);
     expect((await settle(host.publicIp)).known).toBe(false);
     expect(await valueOf(host.arch)).toBe("arm64");

@@ -122,7 +122,7 @@ describe("root program (Pulumi.yaml at the repository root)", () => {
     const { world, exports } = await run(ROOT, "pulumi-gvisor", { sshAllowedCidrs: ME }, true);
     expect((await settle(exports.allIsolated)).known).toBe(false);
     const engine = world.byType("command:remote:Command").find((c) => c.name === "gvisor-x86-1-engine");
-    expect(engine?.inputs.create).toContain('. "$gv_store/engine.sh"');
+    expect(engine?.inputs.stdin).toContain('. "$gv_store/engine.sh"');
   });
 
   it("stops with the config key and the fix when sshAllowedCidrs is missing", async () => {
@@ -149,7 +149,7 @@ describe("examples", () => {
     expect(world.one("aws:ec2/instance:Instance").inputs.instanceType).toBe("t4g.medium");
     expect(world.calls.find((c) => c.token === "aws:ssm/getParameter:getParameter")?.inputs.name).toBe("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64");
     const engine = world.byType("command:remote:Command").find((c) => c.name === "graviton-engine");
-    expect(engine?.inputs.create).toContain("GV_CONTAINERD_ENABLED='true'");
+    expect(engine?.inputs.stdin).toContain("GV_CONTAINERD_ENABLED='true'");
   });
 
   it("fleet: two Graviton hosts and one x86_64, all reported", async () => {
