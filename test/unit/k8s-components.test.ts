@@ -234,7 +234,9 @@ describe("EksNodeGroup component", () => {
         instanceTypes: ["m7i.large"],
         capacityType: "ON_DEMAND",
         scalingConfig: { minSize: 1, desiredSize: 2, maxSize: 3 },
-        labels: { [GVISOR_NODE_LABEL]: "runsc" },
+        // Fail closed: the label the RuntimeClass selects is not registered by
+        // EKS for every node; the bootstrap adds it once gVisor is ready.
+        labels: {},
         taints: [{ key: GVISOR_NODE_LABEL, value: "runsc", effect: "NO_SCHEDULE" }],
         updateConfig: { maxUnavailable: 1 },
       });
@@ -245,8 +247,12 @@ describe("EksNodeGroup component", () => {
       const nodeConfig = loadYaml(parseMultipart(userData).parts[0].body) as any;
       const toml = parseToml(nodeConfig.spec.containerd.config) as any;
       expect(toml.plugins["io.containerd.cri.v1.runtime"].containerd.runtimes.runsc.runtime_type).toBe("io.containerd.runsc.v1");
-      // Labels and taints go through the node group, not kubelet flags.
+      // Registration labels and taints go through the node group, not kubelet flags;
+      // the ready label comes from the bootstrap's nodeadm drop-in, on success only.
       expect(nodeConfig.spec.kubelet).toBeUndefined();
+      const bootstrap = unpackShellScript(parseMultipart(userData).parts[1].body);
+      expect(bootstrap).toContain(`ready_labels='${GVISOR_NODE_LABEL}=runsc'`);
+      expect(await known(ng.nodeLabels)).toEqual({ [GVISOR_NODE_LABEL]: "runsc" });
       expect(await known(ng.runtimeClassCreated)).toBe(false);
       expect(await known(ng.runtimeClassName)).toBe("gvisor");
       const manifest = await known(ng.runtimeClassManifest);
@@ -311,7 +317,8 @@ describe("EksNodeGroup component", () => {
       scheduling: { nodeSelector: { [GVISOR_NODE_LABEL]: "gvisor-sb" } },
     });
     const group = one("aws:eks/nodeGroup:NodeGroup").inputs;
-    expect(group.labels[GVISOR_NODE_LABEL]).toBe("gvisor-sb");
+    expect(group.labels[GVISOR_NODE_LABEL]).toBeUndefined();
+    expect(unpackShellScript(parseMultipart(await known(ng.userData)).parts[1].body)).toContain(`--node-labels=${GVISOR_NODE_LABEL}=gvisor-sb`);
     expect(group.taints[0]).toEqual({ key: GVISOR_NODE_LABEL, value: "gvisor-sb", effect: "NO_SCHEDULE" });
     expect(await known(ng.userData)).toContain("containerd.runtimes.gvisor-sb]");
     expect(await known(ng.runtimeClassCreated)).toBe(true);
