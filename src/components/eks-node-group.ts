@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { EksNodeGroupInput, EksNodeGroupPlan, buildEksNodeGroupPlan } from "../plan/eks";
@@ -218,6 +219,11 @@ export class EksNodeGroup extends pulumi.ComponentResource {
           smokeTest: smokeTest === true,
           ...(smokeTestImage === undefined ? {} : { smokeTestImage }),
           ...(smokeTestNamespace === undefined ? {} : { smokeTestNamespace }),
+          // New nodes (a new launch template version, new user data) are
+          // proven again: the Job is replaced and re-runs after the roll.
+          smokeTestTrigger: pulumi
+            .all([launchTemplate.id, launchTemplate.latestVersion, this.userData])
+            .apply(([id, version, text]) => `${id}:${version}:${createHash("sha256").update(text).digest("hex").slice(0, 16)}`),
         },
         // The smoke test needs nodes; the class itself could come earlier,
         // but nothing can use it before the nodes exist either.
