@@ -147,11 +147,8 @@ export function renderNodeBootstrapScript(plan: HostPlan, options: NodeBootstrap
   const block = options.blockKubeletUntilReady === true;
   return [
     "#!/bin/sh",
-    "# pulumi-gvisor: make this Kubernetes node gVisor-ready before kubelet starts.",
-    "# cloud-init runs this part; nodeadm starts containerd and kubelet after it.",
-    "# Fails closed: the labels a gVisor RuntimeClass selects are written (a nodeadm",
-    "# drop-in, read before kubelet starts) only after the install, the cgroup-mode",
-    "# check, runsc.toml and a local check all succeeded.",
+    "# pulumi-gvisor: make this node gVisor-ready before nodeadm starts kubelet. Fails closed:",
+    "# the ready labels (a nodeadm drop-in) are written only once every step below succeeded.",
     "set -eu",
     "umask 022",
     `ready_dropin=${shellQuote(options.readyDropInPath ?? NODE_READY_DROP_IN)}`,
@@ -308,7 +305,9 @@ const PACKED = "PULUMI_GVISOR_PACKED";
  * unchanged user data. `unpackShellScript` reverses it, for review and tests.
  */
 export function packShellScript(script: string): string {
-  const payload = gzipSync(Buffer.from(script, "utf8"), { level: 9 }).toString("base64").match(/.{1,76}/g) ?? [];
+  // Lines of 996 base64 characters: within the 998 a MIME line may have, and
+  // ~200 bytes fewer newlines than the usual 76.
+  const payload = gzipSync(Buffer.from(script, "utf8"), { level: 9 }).toString("base64").match(/.{1,996}/g) ?? [];
   return [
     "#!/bin/sh",
     "# pulumi-gvisor node bootstrap, gzip + base64 to fit EC2's 16 KiB user-data limit.",
