@@ -98,6 +98,7 @@ export interface EksNodeGroupArgs {
    * (needs cluster access, see kubeconfig). It runs again when the launch
    * template version or the user data changes, and the next `pulumi up` after
    * a failed run starts a fresh Job (no `--replace`). A plain value.
+   * Defaults to false.
    * @default false
    */
   smokeTest?: boolean;

@@ -67,7 +67,7 @@ export interface RuntimeClassArgs {
    * as their launch template version. EksNodeGroup passes its launch template
    * id and version and a digest of the user data. Without it the Job re-runs
    * only when its own spec changes, and after a failed run (the next
-   * `pulumi up` starts a fresh Job; no `--replace` needed).
+   * `pulumi up` starts a fresh Job; no `--replace` needed). Defaults to none.
    * @default none
    */
   smokeTestTrigger?: pulumi.Input<string>;

@@ -29,7 +29,8 @@ export interface EksNodeUserDataInput {
    * Labels the kubelet registers the node with whatever happens (NodeConfig
    * kubelet flags). Not the label a RuntimeClass selects: that one is a
    * ready label (see readyLabels). Leave unset when something else sets
-   * labels (managed node group `labels`). @default none
+   * labels (managed node group `labels`). Defaults to none.
+   * @default none
    */
   nodeLabels?: { [key: string]: string };
   /**
@@ -37,33 +38,35 @@ export interface EksNodeUserDataInput {
    * them to a nodeadm drop-in after the install, runsc.toml and the local
    * check succeeded. `sandbox.pulumi-gvisor.io/runtime=<handler>` is always
    * among them; add the label a generic RuntimeClass selects, if any.
+   * Defaults to that gVisor label alone.
    * @default { "sandbox.pulumi-gvisor.io/runtime": <handler> }
    */
   readyLabels?: { [key: string]: string };
-  /** Taints the kubelet registers the node with (whatever happens: they keep other pods off). @default none */
+  /** Taints the kubelet registers the node with (whatever happens: they keep other pods off). Defaults to none. @default none */
   nodeTaints?: NodeTaint[];
   /**
    * Also keep kubelet from starting unless gVisor is ready (a systemd drop-in
    * asserting the ready marker), so a failed node never joins. For Karpenter,
    * which puts its NodePool labels on nodes itself: the NodeClaim then fails
-   * to register and Karpenter replaces the node. @default false
+   * to register and Karpenter replaces the node. Defaults to false.
+   * @default false
    */
   blockKubeletUntilReady?: boolean;
 }
 
 /** How the bootstrap marks a node ready and what it reads from the node. */
 export interface NodeBootstrapOptions {
-  /** Labels written to the nodeadm drop-in on success. @default the gVisor label for the plan's handler */
+  /** Labels written to the nodeadm drop-in on success. Defaults to the gVisor label for the plan's handler. @default the gVisor label for the plan's handler */
   readyLabels?: { [key: string]: string };
-  /** See EksNodeUserDataInput.blockKubeletUntilReady. @default false */
+  /** See EksNodeUserDataInput.blockKubeletUntilReady. Defaults to false. @default false */
   blockKubeletUntilReady?: boolean;
-  /** Where nodeadm's kubelet config is. @default KUBELET_CONFIG_PATH */
+  /** Where nodeadm's kubelet config is. Defaults to KUBELET_CONFIG_PATH. @default KUBELET_CONFIG_PATH */
   kubeletConfigPath?: string;
-  /** The ready drop-in's path. @default NODE_READY_DROP_IN */
+  /** The ready drop-in's path. Defaults to NODE_READY_DROP_IN. @default NODE_READY_DROP_IN */
   readyDropInPath?: string;
-  /** The ready marker, written last on success. @default nodeReadyMarker(plan) */
+  /** The ready marker, written last on success. Defaults to nodeReadyMarker(plan). @default nodeReadyMarker(plan) */
   readyMarkerPath?: string;
-  /** Directory of kubelet's systemd drop-ins (for blockKubeletUntilReady). @default "/etc/systemd/system/kubelet.service.d" */
+  /** Directory of kubelet's systemd drop-ins (for blockKubeletUntilReady). Defaults to `/etc/systemd/system/kubelet.service.d`. @default "/etc/systemd/system/kubelet.service.d" */
   kubeletUnitDropInDir?: string;
 }
 

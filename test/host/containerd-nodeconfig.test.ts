@@ -24,7 +24,7 @@ function userDataFor(input: Partial<EksNodeGroupInput>) {
   const plan = buildEksNodeGroupPlan({ kubernetesVersion: "1.32", ...input });
   const doc = parseMultipart(renderEksNodeUserData({ plan: plan.host, kubernetesVersion: plan.kubernetesVersion.text }));
   const nodeConfig = loadYaml(doc.parts[0].body) as any;
-  return { plan, containerdConfig: nodeConfig.spec.containerd.config as string, script: doc.parts[1].body };
+  return { plan, containerdConfig: nodeConfig.spec.containerd.config as string };
 }
 
 /**
