@@ -10,6 +10,7 @@ import { GVISOR_NODE_LABEL, SMOKE_TEST_SCRIPT } from "../../src/plan/kubernetes"
 import { KUBELET_CONFIG_PATH, NODEADM_DROP_IN_DIR, NODE_READY_DROP_IN } from "../../src/plan/user-data";
 import { nodeReadyMarker, renderEksNodeUserData } from "../../src/scripts/node-user-data";
 import { parseMultipart } from "../unit/support/mime";
+import { installSidBinaries } from "./support/debian-sid";
 import { useHostSuite } from "./support/suite";
 
 // Real parts for what the unit suite can only parse: containerd 1.6 reading
@@ -137,6 +138,33 @@ describe("node bootstrap part, run as root on a test host against the release mi
     expect(r.marker).toBeDefined();
     // The install step reported in JSON on stdout, as on SSH hosts.
     expect(r.stdout).toMatch(/"step":"install"/);
+  });
+
+  it("a containerd 2.1 node with nodeadm's v3 template: reads SystemdCgroup from containerd 2.1's own config dump", async () => {
+    // nodeadm's containerd 2 template (runc, SystemdCgroup = true) with the node group's v3 part merged in.
+    const plan = buildEksNodeGroupPlan({ kubernetesVersion: "1.33", gvisor: { version: suite.mirror().versions.archive, mirror: suite.mirror().baseUrl } });
+    const config = [
+      "version = 3",
+      "[plugins.'io.containerd.cri.v1.runtime'.containerd]",
+      'default_runtime_name = "runc"',
+      "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]",
+      'runtime_type = "io.containerd.runc.v2"',
+      "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]",
+      'BinaryName = "/usr/sbin/runc"',
+      "SystemdCgroup = true",
+      "",
+      plan.containerdConfig,
+    ].join("\n");
+    const host = await suite.freshHost({ docker: false, containerdConfig: config });
+    await installSidBinaries(host, ["containerd"]);
+    expect((await host.exec(["containerd", "--version"])).stdout).toMatch(/ 2\.1\./);
+    const doc = parseMultipart(renderEksNodeUserData({ plan: plan.host, kubernetesVersion: "1.33", readyLabels: plan.readyLabels }));
+    await host.writeFile("/var/lib/cloud/instance/scripts/part-002", doc.parts[1].body, 0o700);
+    const r = await host.run("/var/lib/cloud/instance/scripts/part-002");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("cgroup mode systemd (containerd runc SystemdCgroup = true, kubelet cgroupDriver = unknown)");
+    expect((parseToml((await host.readFile(plan.host.containerd.runscConfigPath))!) as any).runsc_config).toEqual({ "systemd-cgroup": "true" });
+    expect(kubeletNodeLabels(await host.readFile(NODE_READY_DROP_IN))).toEqual([`${GVISOR_NODE_LABEL}=runsc`]);
   });
 
   it("a cgroupfs node: runsc.toml leaves systemd-cgroup unset", async () => {

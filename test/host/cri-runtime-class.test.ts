@@ -9,28 +9,49 @@
  * packaged for Debian): it writes down how containerd started it and exits 1,
  * so the sandbox itself fails after the shim was reached.
  *
- * Target: containerd 2.1 on a Debian sid test host once the harness has that
- * flavor (`freshHost({ flavor: "sid" })`, containerd config v3); until then
- * containerd 1.6 on the bookworm host (config v2). HOST_FLAVOR below picks
- * the flavor and the config form; GV_CRI_FLAVOR=sid forces the sid run.
+ * Two containerds, each with the config form it reads:
+ *   - containerd 1.6, the bookworm test host's own (config v2, Kubernetes < 1.33);
+ *   - containerd 2.1.9 from Debian sid's package (config v3, Kubernetes 1.33+),
+ *     unpacked (never installed) into the test host's /usr/local/bin, which
+ *     comes first on its PATH. Once the harness has a sid flavor, set
+ *     GV_CRI_FLAVOR=sid and the same test runs on `freshHost({ flavor: "sid" })`
+ *     with the host's own containerd 2.1 instead.
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { describe, expect, it } from "vitest";
 import { buildEksNodeGroupPlan } from "../../src/plan/eks";
-import { cached } from "./harness/cache";
 import { TestHost, TestHostOptions } from "./harness";
+import { installSidBinaries, sidPackages } from "./support/debian-sid";
 import { useHostSuite } from "./support/suite";
 
 const suite = useHostSuite();
 
-/** The test host flavor: "sid" (containerd 2.1) when asked for, else today's bookworm host (containerd 1.6). */
-const HOST_FLAVOR = process.env.GV_CRI_FLAVOR === "sid" ? "sid" : "bookworm";
-/** Kubernetes version whose containerd config form the flavor's containerd reads: v3 (1.33+) on containerd 2, v2 before. */
-const KUBERNETES_VERSION = HOST_FLAVOR === "sid" ? "1.33" : "1.32";
+/** Test host flavor for the containerd 2.1 case: a sid host once the harness has one (GV_CRI_FLAVOR=sid), else bookworm plus sid's containerd. */
+const SID_HOST = process.env.GV_CRI_FLAVOR === "sid";
+
+/** A containerd under test: where it comes from and the Kubernetes version whose config form it reads. */
+interface ContainerdUnderTest {
+  name: string;
+  /** v3 (1.33+) for containerd 2, v2 before. */
+  kubernetesVersion: string;
+  /** What `containerd --version` must say. */
+  version: RegExp;
+  /** Debian sid packages whose /usr/bin goes into the host's /usr/local/bin; none: the host's own. */
+  sidPackages: string[];
+}
+
+const CONTAINERDS: ContainerdUnderTest[] = [
+  { name: "containerd 1.6 (bookworm host)", kubernetesVersion: "1.32", version: / v?1\.6\./, sidPackages: [] },
+  {
+    name: SID_HOST ? "containerd 2.1 (sid host)" : "containerd 2.1 (Debian sid's package on the bookworm host)",
+    kubernetesVersion: "1.33",
+    version: / v?2\.1\./,
+    sidPackages: SID_HOST ? [] : ["containerd"],
+  },
+];
 
 const CRI_DEB = "golang-github-kubernetes-cri-api-dev";
 const GOGO_DEB = "golang-github-gogo-protobuf-dev";
@@ -40,37 +61,14 @@ const GOCODE = "usr/share/gocode/src";
 /**
  * Include roots for the CRI proto and the gogo.proto it imports: the installed
  * Debian packages when present, else the same packages from Debian sid
- * (bookworm has no cri-api package), fetched with apt into a private state
- * dir and unpacked with dpkg-deb, never installed.
+ * (bookworm has no cri-api package).
  */
 async function criProtoRoots(): Promise<string[]> {
   const installed = path.join("/", GOCODE);
   if (fs.existsSync(path.join(installed, CRI_PROTO)) && fs.existsSync(path.join(installed, "github.com/gogo/protobuf/gogoproto/gogo.proto"))) {
     return [installed];
   }
-  const dir = await cached("cri-api-proto-sid", async (tmp) => {
-    const apt = path.join(tmp, "apt");
-    for (const d of ["lists/partial", "cache/archives/partial", "etc"]) fs.mkdirSync(path.join(apt, d), { recursive: true });
-    fs.writeFileSync(
-      path.join(apt, "etc/sources.list"),
-      "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian sid main\n",
-    );
-    const o = [
-      `-o=Dir::Etc::sourcelist=${apt}/etc/sources.list`,
-      "-o=Dir::Etc::sourceparts=-",
-      `-o=Dir::State::Lists=${apt}/lists`,
-      `-o=Dir::Cache=${apt}/cache`,
-      "-o=Acquire::Check-Valid-Until=false",
-      "-o=APT::Sandbox::User=root",
-    ];
-    execFileSync("apt-get", [...o, "update"], { stdio: "pipe", timeout: 300_000 });
-    execFileSync("apt-get", [...o, "download", CRI_DEB, GOGO_DEB], { cwd: tmp, stdio: "pipe", timeout: 300_000 });
-    for (const deb of fs.readdirSync(tmp).filter((f) => f.endsWith(".deb"))) {
-      execFileSync("dpkg-deb", ["-x", path.join(tmp, deb), path.join(tmp, "root")]);
-    }
-    fs.rmSync(apt, { recursive: true, force: true });
-  });
-  return [path.join(dir, "root", GOCODE)];
+  return [path.join(await sidPackages([CRI_DEB, GOGO_DEB]), GOCODE)];
 }
 
 type Unary = (request: object, callback: (err: grpc.ServiceError | null, response: any) => void) => void;
@@ -113,8 +111,8 @@ exit 1
  * (no registry is reachable), the native snapshotter (the host's /var is an
  * overlay), and the recording shim on containerd's PATH.
  */
-async function nodeHost() {
-  const plan = buildEksNodeGroupPlan({ kubernetesVersion: KUBERNETES_VERSION });
+async function nodeHost(ctd: ContainerdUnderTest) {
+  const plan = buildEksNodeGroupPlan({ kubernetesVersion: ctd.kubernetesVersion });
   const v3 = plan.containerdConfigVersion === 3;
   const cri = v3 ? "plugins.'io.containerd.cri.v1.runtime'" : 'plugins."io.containerd.grpc.v1.cri"';
   const image = "docker.io/local/pause:latest";
@@ -129,24 +127,24 @@ async function nodeHost() {
     : ["version = 2", `[${cri}]`, `  sandbox_image = "${image}"`, `[${cri}.containerd]`, '  snapshotter = "native"'];
   const containerdConfig = [...base, `[${cri}.containerd.runtimes.runc]`, '  runtime_type = "io.containerd.runc.v2"', "", plan.containerdConfig].join("\n");
   const opts: TestHostOptions & { flavor?: string } = { containerdConfig };
-  if (HOST_FLAVOR === "sid") opts.flavor = "sid";
+  if (SID_HOST && v3) opts.flavor = "sid";
   const host = await suite.freshHost(opts);
-  // The containerd under test is the one the flavor promises (a harness without the sid flavor fails here, clearly).
-  const version = (await host.exec(["containerd", "--version"])).stdout;
-  expect(version, `containerd on the ${HOST_FLAVOR} host`).toMatch(HOST_FLAVOR === "sid" ? / v?2\.\d+\./ : / v?1\.6\./);
+  if (ctd.sidPackages.length > 0) await installSidBinaries(host, ctd.sidPackages);
+  // The containerd under test is the one promised (a harness without the sid flavor fails here, clearly).
+  expect((await host.exec(["containerd", "--version"])).stdout, ctd.name).toMatch(ctd.version);
   await host.writeFile("/usr/local/bin/containerd-shim-runsc-v1", RECORDING_SHIM, 0o755);
   await host.containerd.start();
   // The sandbox (pause) image: the host's busybox with an entrypoint, from Docker into containerd's k8s.io namespace.
   const imported = await host.sh(
-    `c=$(docker create local/busybox:latest true) && docker commit --change 'ENTRYPOINT ["/bin/sleep", "3600"]' "$c" local/pause:latest >/dev/null && docker save local/pause:latest | ctr -n k8s.io images import --snapshotter native -`,
+    `c=$(docker create local/busybox:latest true) && docker commit --change 'ENTRYPOINT ["/bin/sleep", "3600"]' "$c" local/pause:latest >/dev/null && docker save local/pause:latest | ctr -n k8s.io images import ${v3 ? "--local " : ""}--snapshotter native -`,
   );
   if (imported.code !== 0) throw new Error(`importing the sandbox image: ${imported.stderr}`);
   return { host, plan };
 }
 
-describe(`CRI: the RuntimeClass's handler on a real containerd (${HOST_FLAVOR} host)`, () => {
+describe.each(CONTAINERDS)("CRI: the RuntimeClass's handler on a real $name", (ctd) => {
   it("resolves to io.containerd.runsc.v1 with the package's ConfigPath, and RunPodSandbox for it reaches the shim", async () => {
-    const { host, plan } = await nodeHost();
+    const { host, plan } = await nodeHost(ctd);
     const handler = plan.runtimeClass.manifest.handler;
     expect(handler).toBe("runsc");
     const cri = await criClient(host);
@@ -162,7 +160,7 @@ describe(`CRI: the RuntimeClass's handler on a real containerd (${HOST_FLAVOR} h
       expect(runtimes[handler].runtimeType).toBe("io.containerd.runsc.v1");
       expect(runtimes[handler].options).toMatchObject({ TypeUrl: "io.containerd.runsc.v1.options", ConfigPath: plan.host.containerd.runscConfigPath });
       // containerd 2 also lists the handlers it serves.
-      if (HOST_FLAVOR === "sid") expect(status.runtime_handlers.map((h: { name: string }) => h.name)).toContain(handler);
+      if (plan.containerdConfigVersion === 3) expect(status.runtime_handlers.map((h: { name: string }) => h.name)).toContain(handler);
 
       // A pod sandbox for the handler, as kubelet asks for a pod of the RuntimeClass (host network: no CNI here).
       const sandbox = {
@@ -207,7 +205,7 @@ describe(`CRI: the RuntimeClass's handler on a real containerd (${HOST_FLAVOR} h
   });
 
   it("the default runc handler does not reach the runsc shim (the handler, not chance, picks it)", async () => {
-    const { host } = await nodeHost();
+    const { host } = await nodeHost(ctd);
     const cri = await criClient(host);
     try {
       const sandbox = {
