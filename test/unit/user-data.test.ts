@@ -195,14 +195,21 @@ describe("EKS node user data: the shell part", () => {
     expect(install).toMatch(/sha512/);
   });
 
-  it("is valid POSIX sh and shellcheck-clean", () => {
-    const d = tempDir();
-    writeFileSync(join(d, "node.sh"), script);
-    execFileSync("sh", ["-n", join(d, "node.sh")]);
-    const check = spawnSync("shellcheck", ["-s", "sh", "-S", "warning", join(d, "node.sh")], { encoding: "utf8" });
-    expect(check.error, "shellcheck must be installed (the CI installs it)").toBeUndefined();
-    expect(check.stdout + check.stderr).toBe("");
-    expect(check.status).toBe(0);
+  it("is valid POSIX sh and shellcheck-clean, in every variant (kubelet blocked, explicit cgroup mode)", () => {
+    const variants = [
+      script,
+      scriptOf(renderEksNodeUserData({ plan, kubernetesVersion: "1.33", blockKubeletUntilReady: true })),
+      scriptOf(renderEksNodeUserData({ plan: nodePlan({ runsc: { cgroupMode: "systemd", network: "none" } }), kubernetesVersion: "1.32" })),
+    ];
+    for (const text of variants) {
+      const d = tempDir();
+      writeFileSync(join(d, "node.sh"), text);
+      execFileSync("sh", ["-n", join(d, "node.sh")]);
+      const check = spawnSync("shellcheck", ["-s", "sh", "-S", "warning", join(d, "node.sh")], { encoding: "utf8" });
+      expect(check.error, "shellcheck must be installed (the CI installs it)").toBeUndefined();
+      expect(check.stdout + check.stderr).toBe("");
+      expect(check.status).toBe(0);
+    }
   });
 
   /**
