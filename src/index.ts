@@ -12,7 +12,7 @@ export { DEFAULT_INSTALL_DIR, DEFAULT_VERIFY_IMAGE, buildHostPlan } from "./plan
 export type { ContainerdOptions, DockerOptions, HostPlan, HostPlanInput, VerifyOptions } from "./plan/host-plan";
 export { DEFAULT_GVISOR_VERSION, DEFAULT_RELEASE_MIRROR, releaseDownloads, resolveRelease } from "./plan/release";
 export type { ResolvedRelease } from "./plan/release";
-export { RunscFileAccess, RunscHostUds, RunscNetwork, RunscPlatform } from "./plan/runsc-options";
+export { RunscCgroupMode, RunscFileAccess, RunscHostUds, RunscNetwork, RunscPlatform } from "./plan/runsc-options";
 export type { RunscOptions } from "./plan/runsc-options";
 export { parseVerification } from "./plan/verification";
 export type { ContainerdVerification, RuntimeVerification, Verification } from "./plan/verification";

@@ -102,8 +102,9 @@ const k8sProvider = new k8s.Provider("sandbox", { kubeconfig });
 
 // gVisor nodes: user data registers the runsc handler with containerd and
 // installs a pinned, sha512-verified gVisor before kubelet starts; the nodes
-// carry the label and NoSchedule taint sandbox.pulumi-gvisor.io/runtime=runsc,
-// and the RuntimeClass made through the provider selects and tolerates them.
+// carry the NoSchedule taint sandbox.pulumi-gvisor.io/runtime=runsc, and the
+// label of that name only once gVisor works on them (the bootstrap adds it),
+// which the RuntimeClass made through the provider selects and tolerates.
 const sandboxNodes = new gvisor.EksNodeGroup(
   "gvisor",
   {
@@ -116,7 +117,7 @@ const sandboxNodes = new gvisor.EksNodeGroup(
     scaling: { minSize: 1, desiredSize: 2, maxSize: 4 },
     runtimeClass: { name: "gvisor", overhead: { podFixed: { cpu: "100m", memory: "64Mi" } } },
     // Proves a sandboxed pod starts (uname -r inside the sandbox) before the
-    // deployment goes on.
+    // deployment goes on; runs again whenever the nodes' launch template changes.
     smokeTest: true,
     tags,
   },

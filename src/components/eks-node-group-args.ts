@@ -95,7 +95,11 @@ export interface EksNodeGroupArgs {
   kubeconfig?: pulumi.Input<string>;
   /**
    * After the nodes join, run a Job under the RuntimeClass that must complete
-   * (needs cluster access, see kubeconfig). A plain value. @default false
+   * (needs cluster access, see kubeconfig). It runs again when the launch
+   * template version or the user data changes, and the next `pulumi up` after
+   * a failed run starts a fresh Job (no `--replace`). A plain value.
+   * Defaults to false.
+   * @default false
    */
   smokeTest?: boolean;
   /** Image of the smoke-test Job. @default "docker.io/library/busybox:1.36.1" */

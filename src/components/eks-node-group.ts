@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { EksNodeGroupInput, EksNodeGroupPlan, buildEksNodeGroupPlan } from "../plan/eks";
@@ -75,7 +76,7 @@ export class EksNodeGroup extends pulumi.ComponentResource {
   public readonly containerdConfigVersion: pulumi.Output<number>;
   /** The containerd runtime handler the nodes register. */
   public readonly handler: pulumi.Output<string>;
-  /** Every label the nodes carry. */
+  /** Every label a ready node carries (the gVisor one comes from the node's bootstrap, only once gVisor works there). */
   public readonly nodeLabels: pulumi.Output<{ [key: string]: string }>;
   /** Every taint the nodes carry (Kubernetes form). */
   public readonly nodeTaints: pulumi.Output<NodeTaint[]>;
@@ -128,7 +129,14 @@ export class EksNodeGroup extends pulumi.ComponentResource {
       });
     }
 
-    this.userData = get((p) => asInputError(() => renderEksNodeUserData({ plan: p.host, kubernetesVersion: p.kubernetesVersion.text })));
+    // Fail closed: the label the RuntimeClass selects is not among the node
+    // group's labels (EKS would register every node with it); the bootstrap
+    // in the user data adds it through a nodeadm drop-in only once gVisor is
+    // ready on the node. The taint is registered whatever happens: it keeps
+    // other pods off, and without the label no sandboxed pod comes either.
+    this.userData = get((p) =>
+      asInputError(() => renderEksNodeUserData({ plan: p.host, kubernetesVersion: p.kubernetesVersion.text, readyLabels: p.readyLabels })),
+    );
     const allTags = pulumi.output(tags ?? {});
 
     const launchTemplate = new aws.ec2.LaunchTemplate(
@@ -178,7 +186,7 @@ export class EksNodeGroup extends pulumi.ComponentResource {
         instanceTypes: get((p) => p.instanceTypes),
         capacityType: get((p) => p.capacityType),
         scalingConfig: get((p) => p.scaling),
-        labels: get((p) => p.nodeLabels),
+        labels: get((p) => p.registrationLabels),
         taints: get((p) => p.eksTaints),
         launchTemplate: { id: launchTemplate.id, version: launchTemplate.latestVersion.apply((v) => String(v)) },
         updateConfig: { maxUnavailable: 1 },
@@ -211,6 +219,11 @@ export class EksNodeGroup extends pulumi.ComponentResource {
           smokeTest: smokeTest === true,
           ...(smokeTestImage === undefined ? {} : { smokeTestImage }),
           ...(smokeTestNamespace === undefined ? {} : { smokeTestNamespace }),
+          // New nodes (a new launch template version, new user data) are
+          // proven again: the Job is replaced and re-runs after the roll.
+          smokeTestTrigger: pulumi
+            .all([launchTemplate.id, launchTemplate.latestVersion, this.userData])
+            .apply(([id, version, text]) => `${id}:${version}:${createHash("sha256").update(text).digest("hex").slice(0, 16)}`),
         },
         // The smoke test needs nodes; the class itself could come earlier,
         // but nothing can use it before the nodes exist either.

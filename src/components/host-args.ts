@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { RunscFileAccess, RunscHostUds, RunscNetwork, RunscPlatform } from "../plan/runsc-options";
+import { RunscCgroupMode, RunscFileAccess, RunscHostUds, RunscNetwork, RunscPlatform } from "../plan/runsc-options";
 
 /** A jump host the SSH connection goes through. */
 export interface ProxyConnectionArgs {
@@ -63,6 +63,16 @@ export interface RunscArgs {
   strace?: pulumi.Input<boolean>;
   /** @default false */
   nvproxy?: pulumi.Input<boolean>;
+  /**
+   * Which cgroup paths runsc expects (flag `systemd-cgroup`); it must match the
+   * paths kubelet/containerd or Docker hand it, or every sandbox fails. Defaults
+   * to `auto`: EKS nodes follow their containerd runc `SystemdCgroup` and kubelet
+   * `cgroupDriver` (a contradicting explicit value is refused on the node); on a
+   * Host `auto` passes no flag (runsc's default, cgroupfs). On a Host whose Docker
+   * (`docker info -f '{{.CgroupDriver}}'`) or kubelet uses systemd, set `systemd`.
+   * @default "auto"
+   */
+  cgroupMode?: pulumi.Input<RunscCgroupMode>;
   /** Further global flags by name (no leading dashes). @default {} */
   extraFlags?: pulumi.Input<{ [name: string]: pulumi.Input<string> }>;
 }

@@ -61,4 +61,14 @@ export interface RuntimeClassArgs {
   smokeTestImage?: pulumi.Input<string>;
   /** Namespace of the smoke-test Job. @default "default" */
   smokeTestNamespace?: pulumi.Input<string>;
+  /**
+   * Runs the smoke test again whenever this value changes (a new Job replaces
+   * the old one): give something that changes when the gVisor nodes do, such
+   * as their launch template version. EksNodeGroup passes its launch template
+   * id and version and a digest of the user data. Without it the Job re-runs
+   * only when its own spec changes, and after a failed run (the next
+   * `pulumi up` starts a fresh Job; no `--replace` needed). Defaults to none.
+   * @default none
+   */
+  smokeTestTrigger?: pulumi.Input<string>;
 }

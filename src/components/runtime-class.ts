@@ -17,7 +17,9 @@ import { RuntimeClassArgs } from "./runtime-class-args";
 import { asInputError, compact, isKnownNow, planOutput } from "./validate";
 
 /** Builds the plan input from component args, dropping unset keys. */
-export function runtimeClassPlanInput(args: pulumi.Unwrap<Omit<RuntimeClassArgs, "kubeconfig" | "smokeTest" | "smokeTestImage" | "smokeTestNamespace">>): RuntimeClassInput {
+export function runtimeClassPlanInput(
+  args: pulumi.Unwrap<Omit<RuntimeClassArgs, "kubeconfig" | "smokeTest" | "smokeTestImage" | "smokeTestNamespace" | "smokeTestTrigger">>,
+): RuntimeClassInput {
   return compact({
     preset: args.preset,
     name: args.name,
@@ -61,18 +63,26 @@ export interface SmokeTestOutputs {
 export function smokeTestResources(
   name: string,
   runtimeClassName: pulumi.Output<string>,
-  args: { image?: pulumi.Input<string>; namespace?: pulumi.Input<string> },
+  args: { image?: pulumi.Input<string>; namespace?: pulumi.Input<string>; trigger?: pulumi.Input<string> },
   opts: pulumi.CustomResourceOptions,
 ): SmokeTestOutputs {
-  const probe = { image: args.image, namespace: args.namespace };
-  if (isKnownNow(probe)) asInputError(() => smokeTestJob({ runtimeClassName: "probe", ...compact(probe as { image?: string; namespace?: string }) }, "args"));
+  const probe = { image: args.image, namespace: args.namespace, trigger: args.trigger };
+  if (isKnownNow(probe)) asInputError(() => smokeTestJob({ runtimeClassName: "probe", ...compact(probe as { image?: string; namespace?: string; trigger?: string }) }, "args"));
   const manifest = pulumi
-    .all([runtimeClassName, args.image, args.namespace])
-    .apply(([rc, image, namespace]) => asInputError(() => smokeTestJob(compact({ runtimeClassName: rc, image, namespace }), "args")));
+    .all([runtimeClassName, args.image, args.namespace, args.trigger])
+    .apply(([rc, image, namespace, trigger]) => asInputError(() => smokeTestJob(compact({ runtimeClassName: rc, image, namespace, trigger }), "args")));
   const job = new k8s.batch.v1.Job(
     `${name}-smoke-test`,
     { metadata: manifest.metadata, spec: manifest.spec },
-    { ...opts, customTimeouts: { create: "10m", update: "10m" } },
+    {
+      ...opts,
+      customTimeouts: { create: "10m", update: "10m" },
+      // Any change to what the test runs, or to its trigger, is a new run: a
+      // new Job (auto-named, so it is made before the old one goes), never an
+      // in-place update that would keep the old outcome. A failed Job is
+      // replaced on the next run through its replaceUnready annotation.
+      replaceOnChanges: ["spec"],
+    },
   );
   return { jobName: job.metadata.name, status: job.status.apply((s) => jobOutcome(s)) };
 }
@@ -106,7 +116,7 @@ export class RuntimeClass extends pulumi.ComponentResource {
     // Validate before registering anything: bad input fails the preview
     // without leaving a half-registered component behind.
     const preset = asInputError(() => parsePreset(args.preset, "args.preset"));
-    const { kubeconfig, smokeTest, smokeTestImage, smokeTestNamespace, ...classArgs } = args;
+    const { kubeconfig, smokeTest, smokeTestImage, smokeTestNamespace, smokeTestTrigger, ...classArgs } = args;
     const plan = planOutput(classArgs, (resolved) => buildRuntimeClassPlan(runtimeClassPlanInput(resolved), "args"));
     super("pulumi-gvisor:index:RuntimeClass", name, {}, opts);
 
@@ -142,7 +152,7 @@ export class RuntimeClass extends pulumi.ComponentResource {
 
     const smoke =
       smokeTest === true
-        ? smokeTestResources(name, this.name, { image: smokeTestImage, namespace: smokeTestNamespace }, childOpts)
+        ? smokeTestResources(name, this.name, { image: smokeTestImage, namespace: smokeTestNamespace, trigger: smokeTestTrigger }, childOpts)
         : { jobName: pulumi.output(undefined), status: pulumi.output(undefined) };
     this.smokeTestJobName = smoke.jobName;
     this.smokeTestStatus = smoke.status;

@@ -124,8 +124,16 @@ export interface EksNodeGroupPlan {
   scaling: { minSize: number; desiredSize: number; maxSize: number };
   diskSize: number;
   metadataHopLimit: number;
-  /** Every label the nodes carry: the gVisor label and the user's. */
+  /** Every label a ready node carries: the gVisor label and the user's. */
   nodeLabels: { [key: string]: string };
+  /** The labels nodes register with whatever happens (the node group's `labels`): the user's only. */
+  registrationLabels: { [key: string]: string };
+  /**
+   * The labels a node gets only once gVisor is ready on it, from the node
+   * bootstrap (the label the RuntimeClass selects): so a node whose install
+   * failed never carries it.
+   */
+  readyLabels: { [key: string]: string };
   /** Every taint the nodes carry, Kubernetes form: the gVisor taint first. */
   nodeTaints: NodeTaint[];
   /** The same taints in the EKS API's form (`NO_SCHEDULE`, …). */
@@ -243,7 +251,7 @@ export function buildEksNodeGroupPlan(input: EksNodeGroupInput, root = "args"): 
   check(
     !(GVISOR_NODE_LABEL in userLabels),
     `${at("labels")}[${show(GVISOR_NODE_LABEL)}]`,
-    `is set by the node group itself (to the handler ${show(handler)}); remove it`,
+    `is set by the node group itself (to the handler ${show(handler)}), and only once gVisor is ready on the node; remove it`,
   );
   const userTaints = input.taints === undefined ? [] : parseTaints(input.taints, at("taints"));
   userTaints.forEach((t, i) =>
@@ -289,6 +297,8 @@ export function buildEksNodeGroupPlan(input: EksNodeGroupInput, root = "args"): 
     diskSize,
     metadataHopLimit,
     nodeLabels,
+    registrationLabels: userLabels,
+    readyLabels: gvisorScheduling.labels,
     nodeTaints,
     eksTaints: nodeTaints.map((t) => ({ key: t.key, ...(t.value === undefined ? {} : { value: t.value }), effect: EKS_EFFECT[t.effect] })),
     runtimeClass,

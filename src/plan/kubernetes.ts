@@ -463,20 +463,40 @@ export const SMOKE_TEST_SCRIPT = [
   'echo "gVisor sandbox: ok"',
 ].join("\n");
 
-/** The `batch/v1` Job (without name) that proves a sandboxed pod starts under `runtimeClassName`. */
-export function smokeTestJob(parts: { runtimeClassName: string; image?: string; namespace?: string }, root = "") {
+/**
+ * pulumi-kubernetes' annotation: a Job that failed to become ready (it failed,
+ * or timed out) in an earlier deployment is replaced on the next one, not
+ * awaited again. Without it the failed Job stays in state with initialization
+ * errors, and every later `pulumi up` waits on that same failed Job until
+ * `--replace`.
+ */
+export const REPLACE_UNREADY_ANNOTATION = "pulumi.com/replaceUnready";
+/** Pod-template annotation of the smoke Job that carries its trigger (e.g. the nodes' launch template version). */
+export const SMOKE_TEST_TRIGGER_ANNOTATION = "sandbox.pulumi-gvisor.io/smoke-test-trigger";
+
+/**
+ * The `batch/v1` Job (without name: auto-named, so a replacement can be made
+ * before the old Job is deleted) that proves a sandboxed pod starts under
+ * `runtimeClassName`. Lifecycle: `trigger` goes into the pod template, which
+ * Kubernetes keeps immutable, so a new trigger value replaces the Job and the
+ * test runs again (the component also sets `replaceOnChanges: ["spec"]`);
+ * `pulumi.com/replaceUnready` makes the next `pulumi up` after a failure run a
+ * fresh Job instead of waiting on the failed one.
+ */
+export function smokeTestJob(parts: { runtimeClassName: string; image?: string; namespace?: string; trigger?: string }, root = "") {
   const image = requireWord(parts.image ?? DEFAULT_VERIFY_IMAGE, joinPath(root, "smokeTestImage"));
   const namespace = requireDnsLabel(parts.namespace ?? "default", joinPath(root, "smokeTestNamespace"));
+  const trigger = parts.trigger === undefined ? undefined : requireLine(parts.trigger, joinPath(root, "smokeTestTrigger"));
   const labels = { "app.kubernetes.io/name": "gvisor-smoke-test", "app.kubernetes.io/managed-by": "pulumi-gvisor" };
   return {
     apiVersion: "batch/v1",
     kind: "Job",
-    metadata: { namespace, labels },
+    metadata: { namespace, labels, annotations: { [REPLACE_UNREADY_ANNOTATION]: "true" } },
     spec: {
       backoffLimit: 2,
       activeDeadlineSeconds: 600,
       template: {
-        metadata: { labels },
+        metadata: trigger === undefined ? { labels } : { labels, annotations: { [SMOKE_TEST_TRIGGER_ANNOTATION]: trigger } },
         spec: {
           runtimeClassName: parts.runtimeClassName,
           restartPolicy: "Never",

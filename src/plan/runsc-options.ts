@@ -27,6 +27,29 @@ export type RunscNetwork = (typeof RunscNetwork)[keyof typeof RunscNetwork];
 export const RunscFileAccess = { Exclusive: "exclusive", Shared: "shared" } as const;
 export type RunscFileAccess = (typeof RunscFileAccess)[keyof typeof RunscFileAccess];
 
+/**
+ * Which cgroup paths runsc expects: it must match what the caller (kubelet
+ * through containerd, or Docker) hands it, or every sandbox fails to start
+ * ("expected cgroupsPath to be of format slice:prefix:name", or "invalid
+ * systemd path").
+ */
+export const RunscCgroupMode = {
+  /**
+   * Kubernetes nodes (EksNodeGroup, renderEksNodeUserData): the node bootstrap
+   * reads the node's containerd runc `SystemdCgroup` and kubelet `cgroupDriver`
+   * and sets runsc the same. Elsewhere no flag is passed (runsc's default, cgroupfs).
+   */
+  Auto: "auto",
+  /** systemd slices (`slice:prefix:name`): flag `systemd-cgroup=true`. */
+  Systemd: "systemd",
+  /** cgroupfs paths (`/kubepods/...`): flag `systemd-cgroup=false`, runsc's own default. */
+  Cgroupfs: "cgroupfs",
+} as const;
+export type RunscCgroupMode = (typeof RunscCgroupMode)[keyof typeof RunscCgroupMode];
+
+/** The runsc flag that carries the cgroup mode. */
+export const SYSTEMD_CGROUP_FLAG = "systemd-cgroup";
+
 /** Access to host Unix-domain sockets. */
 export const RunscHostUds = { None: "none", Open: "open", Create: "create", All: "all" } as const;
 export type RunscHostUds = (typeof RunscHostUds)[keyof typeof RunscHostUds];
@@ -57,6 +80,16 @@ export interface RunscOptions {
   strace?: boolean;
   /** NVIDIA GPU proxy. @default false */
   nvproxy?: boolean;
+  /**
+   * The cgroup paths runsc expects (flag `systemd-cgroup`). Defaults to `auto`:
+   * on Kubernetes nodes the bootstrap follows the node's containerd runc
+   * `SystemdCgroup` and kubelet `cgroupDriver`, refusing an explicit value
+   * that contradicts them; on SSH hosts `auto` passes no flag (runsc's
+   * default, cgroupfs). Set `systemd` on hosts whose Docker or kubelet uses
+   * the systemd cgroup driver.
+   * @default "auto"
+   */
+  cgroupMode?: RunscCgroupMode;
   /**
    * Further global flags by name (without `--`), for options not typed here.
    * Names are checked against the flag grammar and against the typed options;
@@ -99,6 +132,7 @@ const TYPED: ReadonlyArray<{ key: keyof RunscOptions; flag: string }> = [
   { key: "debugLog", flag: "debug-log" },
   { key: "strace", flag: "strace" },
   { key: "nvproxy", flag: "nvproxy" },
+  { key: "cgroupMode", flag: SYSTEMD_CGROUP_FLAG },
 ];
 
 const FLAG_NAME = /^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$/;
@@ -147,6 +181,8 @@ export function runscFlags(options: RunscOptions | undefined, path = "runsc"): R
   }
   add("strace", optionalBoolean(options.strace, p("strace")));
   add("nvproxy", optionalBoolean(options.nvproxy, p("nvproxy")));
+  const cgroupMode = optionalOneOf(options.cgroupMode, Object.values(RunscCgroupMode), p("cgroupMode"));
+  if (cgroupMode !== undefined && cgroupMode !== RunscCgroupMode.Auto) add(SYSTEMD_CGROUP_FLAG, cgroupMode === RunscCgroupMode.Systemd);
 
   const extra = options.extraFlags ?? {};
   check(typeof extra === "object" && extra !== null && !Array.isArray(extra), p("extraFlags"), "must be a map of flag name to value");
@@ -165,6 +201,13 @@ export function runscFlags(options: RunscOptions | undefined, path = "runsc"): R
     flags.push({ name, value: requireWord(value, at) });
   }
   return flags;
+}
+
+/** The cgroup mode the flags carry: `auto` when they leave `systemd-cgroup` unset. */
+export function runscCgroupMode(flags: readonly RunscFlag[]): RunscCgroupMode {
+  const flag = flags.find((f) => f.name === SYSTEMD_CGROUP_FLAG);
+  if (flag === undefined) return RunscCgroupMode.Auto;
+  return flag.value === "true" ? RunscCgroupMode.Systemd : RunscCgroupMode.Cgroupfs;
 }
 
 /** The flags as runsc command-line words: `--name=value`. */

@@ -10,6 +10,17 @@ import { NodeTaint } from "./kubernetes";
 // multipart envelope. Pure functions; the composition with the install step
 // lives in scripts/node-user-data.ts.
 
+/**
+ * Where nodeadm-run.service (EKS AL2023 AMIs) reads NodeConfig drop-ins, after
+ * cloud-init has run the user-data scripts and before it starts kubelet; they
+ * are merged over the user data's NodeConfig, kubelet flags appended.
+ */
+export const NODEADM_DROP_IN_DIR = "/etc/eks/nodeadm.d";
+/** The drop-in the node bootstrap writes only once gVisor is ready: it carries the ready labels. */
+export const NODE_READY_DROP_IN = `${NODEADM_DROP_IN_DIR}/90-pulumi-gvisor-ready.yaml`;
+/** The kubelet config nodeadm writes (its drop-ins are `<path>.d/*.conf`): where the node's `cgroupDriver` is read. */
+export const KUBELET_CONFIG_PATH = "/etc/kubernetes/kubelet/config.json";
+
 /** The first Kubernetes minor whose EKS Amazon Linux 2023 nodes run containerd 2 (config `version = 3`). */
 export const CONTAINERD2_FROM_MINOR = 33;
 
@@ -73,21 +84,19 @@ function yamlLiteral(text: string, indent: number): string {
 
 /**
  * An EKS `NodeConfig` (node.eks.aws/v1alpha1) carrying a containerd config to
- * merge and, optionally, extra kubelet flags. nodeadm merges it with the
- * NodeConfig EKS itself adds (cluster name, endpoint, CA).
+ * merge and/or extra kubelet flags. nodeadm merges it with the NodeConfig EKS
+ * itself adds (cluster name, endpoint, CA), and with drop-ins in
+ * `/etc/eks/nodeadm.d/` (where the node bootstrap puts its ready label).
  */
-export function renderNodeConfig(parts: { containerdConfig: string; kubeletFlags?: readonly string[] }): string {
-  const lines = [
-    "---",
-    "apiVersion: node.eks.aws/v1alpha1",
-    "kind: NodeConfig",
-    "spec:",
-    "  containerd:",
-    `    config: ${yamlLiteral(parts.containerdConfig, 6)}`,
-  ];
+export function renderNodeConfig(parts: { containerdConfig?: string; kubeletFlags?: readonly string[] }): string {
+  const lines = ["---", "apiVersion: node.eks.aws/v1alpha1", "kind: NodeConfig", "spec:"];
+  if (parts.containerdConfig !== undefined) {
+    lines.push("  containerd:", `    config: ${yamlLiteral(parts.containerdConfig, 6)}`);
+  }
   if (parts.kubeletFlags && parts.kubeletFlags.length > 0) {
     lines.push("  kubelet:", "    flags:", ...parts.kubeletFlags.map((f) => `      - ${yamlString(f)}`));
   }
+  check(lines.length > 4, "parts", "must carry a containerd config or kubelet flags");
   return `${lines.join("\n")}\n`;
 }
 

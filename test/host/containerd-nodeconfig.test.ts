@@ -1,23 +1,22 @@
-import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { AddressInfo } from "node:net";
-import { createServer, Server } from "node:http";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { load as loadYaml } from "js-yaml";
 import { parse as parseToml } from "smol-toml";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { EksNodeGroupInput, buildEksNodeGroupPlan } from "../../src/plan/eks";
-import { SMOKE_TEST_SCRIPT } from "../../src/plan/kubernetes";
-import { renderEksNodeUserData } from "../../src/scripts/node-user-data";
+import { GVISOR_NODE_LABEL, SMOKE_TEST_SCRIPT } from "../../src/plan/kubernetes";
+import { KUBELET_CONFIG_PATH, NODEADM_DROP_IN_DIR, NODE_READY_DROP_IN } from "../../src/plan/user-data";
+import { nodeReadyMarker, renderEksNodeUserData } from "../../src/scripts/node-user-data";
 import { parseMultipart } from "../unit/support/mime";
+import { installSidBinaries } from "./support/debian-sid";
+import { useHostSuite } from "./support/suite";
 
 // Real parts for what the unit suite can only parse: containerd 1.6 reading
 // the NodeConfig's containerd config, the Debian runsc running the smoke-test
-// script, and the node bootstrap part running as root against a local mirror
-// (in a private mount namespace, so this machine's /usr/local/bin,
-// /etc/containerd and /var/lib are left alone).
+// script, and the node bootstrap part running as root on a test host (own
+// /etc, /usr/local/bin, /var) against the harness's release mirror.
 
 const work = mkdtempSync(join(tmpdir(), "gv-node-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -26,7 +25,7 @@ function userDataFor(input: Partial<EksNodeGroupInput>) {
   const plan = buildEksNodeGroupPlan({ kubernetesVersion: "1.32", ...input });
   const doc = parseMultipart(renderEksNodeUserData({ plan: plan.host, kubernetesVersion: plan.kubernetesVersion.text }));
   const nodeConfig = loadYaml(doc.parts[0].body) as any;
-  return { plan, containerdConfig: nodeConfig.spec.containerd.config as string, script: doc.parts[1].body };
+  return { plan, containerdConfig: nodeConfig.spec.containerd.config as string };
 }
 
 /**
@@ -82,89 +81,135 @@ describe("smoke-test script", () => {
   });
 });
 
-describe("node bootstrap part, run as root against a local release mirror", () => {
-  let server: Server;
-  let mirror = "";
-  const files = new Map<string, Buffer>();
+describe("node bootstrap part, run as root on a test host against the release mirror (fail closed)", () => {
+  const suite = useHostSuite();
 
-  beforeAll(async () => {
-    expect(process.getuid?.(), "the host suite runs as root").toBe(0);
-    // A release in the archive layout: Debian's runsc and a stand-in shim.
-    const release = mkdtempSync(join(work, "release-"));
-    copyFileSync(execFileSync("sh", ["-c", "command -v runsc"], { encoding: "utf8" }).trim(), join(release, "runsc"));
-    writeFileSync(join(release, "containerd-shim-runsc-v1"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-    execFileSync("tar", ["-cjf", join(work, "gvisor.tar.bz2"), "-C", release, "runsc", "containerd-shim-runsc-v1"]);
-    const archive = readFileSync(join(work, "gvisor.tar.bz2"));
-    const sum = createHash("sha512").update(archive).digest("hex");
-    files.set("/good/release/20261020.0/x86_64/gvisor.tar.bz2", archive);
-    files.set("/good/release/20261020.0/x86_64/gvisor.tar.bz2.sha512", Buffer.from(`${sum}  gvisor.tar.bz2\n`));
-    files.set("/bad/release/20261020.0/x86_64/gvisor.tar.bz2", archive);
-    files.set("/bad/release/20261020.0/x86_64/gvisor.tar.bz2.sha512", Buffer.from(`${"0".repeat(128)}  gvisor.tar.bz2\n`));
-    server = createServer((req, res) => {
-      const body = files.get(req.url ?? "");
-      res.writeHead(body ? 200 : 404);
-      res.end(body ?? "not found");
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    mirror = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  /** nodeadm's configs as nodeadm-config.service leaves them before cloud-init runs the user data. */
+  const RUNC_V2 = (systemd: boolean) =>
+    `version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]\n  runtime_type = "io.containerd.runc.v2"\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  SystemdCgroup = ${systemd}\n`;
+  const KUBELET = (driver: string) => `${JSON.stringify({ apiVersion: "kubelet.config.k8s.io/v1beta1", kind: "KubeletConfiguration", cgroupDriver: driver })}\n`;
 
-  /** Runs the shell part with private /usr/local/bin, /etc/containerd and /var/lib; reports what it left there. */
-  async function boot(script: string) {
-    const dir = mkdtempSync(join(work, "boot-"));
-    const out = join(dir, "out");
-    mkdirSync(out);
-    writeFileSync(join(dir, "node.sh"), script);
-    const wrapper = [
-      "set -u",
-      "for d in /usr/local/bin /etc/containerd /var/lib; do mount -t tmpfs tmpfs \"$d\" || exit 90; done",
-      `sh ${dir}/node.sh; rc=$?`,
-      `ls -A /usr/local/bin >${out}/installed`,
-      `[ ! -f /etc/containerd/runsc.toml ] || cp /etc/containerd/runsc.toml ${out}/runsc.toml`,
-      `[ ! -x /usr/local/bin/runsc ] || /usr/local/bin/runsc --version >${out}/version 2>&1`,
-      "exit $rc",
-    ].join("\n");
-    // Asynchronously: the mirror is served by this very process.
-    const child = spawn("unshare", ["-m", "--propagation", "private", "sh", "-c", wrapper], { stdio: ["ignore", "pipe", "pipe"], timeout: 240_000 });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const status = await new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    const read = (f: string) => (existsSync(join(out, f)) ? readFileSync(join(out, f), "utf8") : undefined);
-    return { status, stderr, stdout, installed: read("installed")?.split("\n").filter(Boolean) ?? [], runscToml: read("runsc.toml"), version: read("version") };
+  /**
+   * Writes the user data's shell part where cloud-init would and runs it as
+   * root, as cloud-init does; then reports what it left for kubelet and
+   * nodeadm (the ready drop-in, kubelet's unit drop-in, the marker).
+   */
+  async function boot(input: Partial<EksNodeGroupInput>, node: { systemd: boolean; kubelet?: string }, block = false) {
+    const host = await suite.freshHost({ docker: false, containerdConfig: RUNC_V2(node.systemd) });
+    await host.writeFile(KUBELET_CONFIG_PATH, KUBELET(node.kubelet ?? (node.systemd ? "systemd" : "cgroupfs")));
+    const plan = buildEksNodeGroupPlan({ kubernetesVersion: "1.32", ...input });
+    const doc = parseMultipart(
+      renderEksNodeUserData({ plan: plan.host, kubernetesVersion: plan.kubernetesVersion.text, readyLabels: plan.readyLabels, blockKubeletUntilReady: block }),
+    );
+    await host.writeFile("/var/lib/cloud/instance/scripts/part-002", doc.parts[1].body, 0o700);
+    const r = await host.run("/var/lib/cloud/instance/scripts/part-002");
+    const installed = (await host.sh("ls -A /usr/local/bin")).stdout.split("\n").filter(Boolean);
+    return {
+      host,
+      plan,
+      ...r,
+      installed,
+      runscToml: await host.readFile(plan.host.containerd.runscConfigPath),
+      dropIn: await host.readFile(NODE_READY_DROP_IN),
+      nodeadmDir: (await host.sh(`ls -A ${NODEADM_DROP_IN_DIR} 2>/dev/null || true`)).stdout.split("\n").filter(Boolean),
+      unitDropIn: await host.readFile("/etc/systemd/system/kubelet.service.d/99-pulumi-gvisor-ready.conf"),
+      marker: await host.readFile(nodeReadyMarker(plan.host)),
+    };
   }
 
-  it("installs the verified release and writes runsc.toml, before anything else would start", async () => {
-    const { plan, script } = userDataFor({ gvisor: { mirror: `${mirror}/good`, runsc: { network: "none" } } });
-    const r = await boot(script);
-    expect(r.stderr).toContain("pulumi-gvisor node: wrote /etc/containerd/runsc.toml");
-    expect(r.status).toBe(0);
+  /** The labels kubelet would register with, from every NodeConfig nodeadm-run merges (flags appended, as nodeadm does). */
+  function kubeletNodeLabels(dropIn: string | undefined): string[] {
+    if (dropIn === undefined) return [];
+    const flags: string[] = (loadYaml(dropIn) as any).spec.kubelet.flags;
+    return flags.filter((f) => f.startsWith("--node-labels=")).flatMap((f) => f.slice("--node-labels=".length).split(","));
+  }
+
+  it("a good release on a systemd-cgroup node: installs, writes runsc.toml with systemd-cgroup, then the ready drop-in with the RuntimeClass's label", async () => {
+    const r = await boot({ gvisor: { version: suite.mirror().versions.archive, mirror: suite.mirror().baseUrl, runsc: { network: "none" } } }, { systemd: true });
+    expect(r.stderr).toContain("pulumi-gvisor node: gVisor is ready");
+    expect(r.code).toBe(0);
     expect(r.installed).toEqual(expect.arrayContaining(["runsc", "containerd-shim-runsc-v1"]));
-    expect(r.version).toMatch(/^runsc version/);
-    expect(r.runscToml).toBe(plan.host.containerd.runscToml);
-    expect((parseToml(r.runscToml!) as any).runsc_config).toEqual({ network: "none" });
+    expect((parseToml(r.runscToml!) as any).runsc_config).toEqual({ network: "none", "systemd-cgroup": "true" });
+    // The installed Debian runsc accepts the options, systemd-cgroup included.
+    expect((await r.host.exec(["/usr/local/bin/runsc", "--network=none", "--systemd-cgroup=true", "--version"])).code).toBe(0);
+    expect(r.nodeadmDir).toEqual(["90-pulumi-gvisor-ready.yaml"]);
+    expect(kubeletNodeLabels(r.dropIn)).toEqual([`${GVISOR_NODE_LABEL}=runsc`]);
+    expect(r.plan.runtimeClass.manifest.scheduling.nodeSelector).toEqual({ [GVISOR_NODE_LABEL]: "runsc" });
+    expect(r.marker).toBeDefined();
     // The install step reported in JSON on stdout, as on SSH hosts.
     expect(r.stdout).toMatch(/"step":"install"/);
   });
 
-  it("installs nothing and writes no runsc.toml when the checksum does not match", async () => {
-    const { script } = userDataFor({ gvisor: { mirror: `${mirror}/bad` } });
-    const r = await boot(script);
-    expect(r.status).not.toBe(0);
-    expect(r.stderr).toMatch(/checksum mismatch/);
-    expect(r.stderr).toMatch(/pulumi-gvisor node: error: the gVisor install step failed/);
-    expect(r.installed).toEqual([]);
-    expect(r.runscToml).toBeUndefined();
+  it("a containerd 2.1 node with nodeadm's v3 template: reads SystemdCgroup from containerd 2.1's own config dump", async () => {
+    // nodeadm's containerd 2 template (runc, SystemdCgroup = true) with the node group's v3 part merged in.
+    const plan = buildEksNodeGroupPlan({ kubernetesVersion: "1.33", gvisor: { version: suite.mirror().versions.archive, mirror: suite.mirror().baseUrl } });
+    const config = [
+      "version = 3",
+      "[plugins.'io.containerd.cri.v1.runtime'.containerd]",
+      'default_runtime_name = "runc"',
+      "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]",
+      'runtime_type = "io.containerd.runc.v2"',
+      "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]",
+      'BinaryName = "/usr/sbin/runc"',
+      "SystemdCgroup = true",
+      "",
+      plan.containerdConfig,
+    ].join("\n");
+    const host = await suite.freshHost({ docker: false, containerdConfig: config });
+    await installSidBinaries(host, ["containerd"]);
+    expect((await host.exec(["containerd", "--version"])).stdout).toMatch(/ 2\.1\./);
+    const doc = parseMultipart(renderEksNodeUserData({ plan: plan.host, kubernetesVersion: "1.33", readyLabels: plan.readyLabels }));
+    await host.writeFile("/var/lib/cloud/instance/scripts/part-002", doc.parts[1].body, 0o700);
+    const r = await host.run("/var/lib/cloud/instance/scripts/part-002");
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("cgroup mode systemd (containerd runc SystemdCgroup = true, kubelet cgroupDriver = unknown)");
+    expect((parseToml((await host.readFile(plan.host.containerd.runscConfigPath))!) as any).runsc_config).toEqual({ "systemd-cgroup": "true" });
+    expect(kubeletNodeLabels(await host.readFile(NODE_READY_DROP_IN))).toEqual([`${GVISOR_NODE_LABEL}=runsc`]);
   });
 
-  it("writes no runsc.toml when the installed runsc refuses an option (it would fail every pod)", async () => {
-    const { script } = userDataFor({ gvisor: { mirror: `${mirror}/good`, runsc: { extraFlags: { "no-such-flag": "1" } } } });
-    const r = await boot(script);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/the installed runsc refuses the runsc options: .*flag provided but not defined: -no-such-flag/);
-    expect(r.installed).toContain("runsc");
-    expect(r.runscToml).toBeUndefined();
+  it("a cgroupfs node: runsc.toml leaves systemd-cgroup unset", async () => {
+    const r = await boot({ gvisor: { version: suite.mirror().versions.archive, mirror: suite.mirror().baseUrl } }, { systemd: false });
+    expect(r.code, r.stderr).toBe(0);
+    expect((parseToml(r.runscToml!) as any).runsc_config).toEqual({});
+    expect(kubeletNodeLabels(r.dropIn)).toEqual([`${GVISOR_NODE_LABEL}=runsc`]);
+  });
+
+  const failing: [string, () => Partial<EksNodeGroupInput>, { systemd: boolean; kubelet?: string }, RegExp][] = [
+    ["a mirror whose checksum does not match", () => ({ gvisor: { version: suite.mirror().versions.archiveBadChecksum, mirror: suite.mirror().baseUrl } }), { systemd: true }, /checksum/],
+    ["a mirror that drops the connection halfway", () => ({ gvisor: { version: suite.mirror().versions.archiveTruncated, mirror: suite.mirror().baseUrl } }), { systemd: true }, /the gVisor install step failed/],
+    ["a release the mirror does not have", () => ({ gvisor: { version: suite.mirror().versions.missing, mirror: suite.mirror().baseUrl } }), { systemd: true }, /the gVisor install step failed/],
+    [
+      "an explicit cgroup mode the node contradicts",
+      () => ({ gvisor: { version: suite.mirror().versions.archive, mirror: suite.mirror().baseUrl, runsc: { cgroupMode: "cgroupfs" } } }),
+      { systemd: true },
+      /runsc.cgroupMode is cgroupfs but this node uses the systemd cgroup driver/,
+    ],
+    [
+      "a node whose containerd and kubelet disagree",
+      () => ({ gvisor: { version: suite.mirror().versions.archive, mirror: suite.mirror().baseUrl } }),
+      { systemd: true, kubelet: "cgroupfs" },
+      /this node disagrees with itself/,
+    ],
+  ];
+  for (const [why, input, node, message] of failing) {
+    it(`${why}: the node never carries the label the RuntimeClass selects`, async () => {
+      const r = await boot(input(), node);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toMatch(new RegExp(`pulumi-gvisor node: error: .*this node does not get the labels ${GVISOR_NODE_LABEL}=runsc, so no gVisor pod is scheduled here`));
+      // Nothing for nodeadm-run to merge: kubelet registers without the label.
+      expect(r.nodeadmDir).toEqual([]);
+      expect(kubeletNodeLabels(r.dropIn)).not.toContain(`${GVISOR_NODE_LABEL}=runsc`);
+      expect(r.marker).toBeUndefined();
+    });
+  }
+
+  it("blockKubeletUntilReady with a failing mirror: kubelet's unit asserts a marker that was never written", async () => {
+    const r = await boot({ gvisor: { version: suite.mirror().versions.archiveBadChecksum, mirror: suite.mirror().baseUrl } }, { systemd: true }, true);
+    expect(r.code).toBe(1);
+    expect(r.unitDropIn).toContain(`AssertPathExists=${nodeReadyMarker(r.plan.host)}`);
+    expect(r.marker).toBeUndefined();
+    expect(r.nodeadmDir).toEqual([]);
+    expect(r.installed).toEqual([]);
   });
 });

@@ -234,7 +234,9 @@ describe("EksNodeGroup component", () => {
         instanceTypes: ["m7i.large"],
         capacityType: "ON_DEMAND",
         scalingConfig: { minSize: 1, desiredSize: 2, maxSize: 3 },
-        labels: { [GVISOR_NODE_LABEL]: "runsc" },
+        // Fail closed: the label the RuntimeClass selects is not registered by
+        // EKS for every node; the bootstrap adds it once gVisor is ready.
+        labels: {},
         taints: [{ key: GVISOR_NODE_LABEL, value: "runsc", effect: "NO_SCHEDULE" }],
         updateConfig: { maxUnavailable: 1 },
       });
@@ -245,8 +247,12 @@ describe("EksNodeGroup component", () => {
       const nodeConfig = loadYaml(parseMultipart(userData).parts[0].body) as any;
       const toml = parseToml(nodeConfig.spec.containerd.config) as any;
       expect(toml.plugins["io.containerd.cri.v1.runtime"].containerd.runtimes.runsc.runtime_type).toBe("io.containerd.runsc.v1");
-      // Labels and taints go through the node group, not kubelet flags.
+      // Registration labels and taints go through the node group, not kubelet flags;
+      // the ready label comes from the bootstrap's nodeadm drop-in, on success only.
       expect(nodeConfig.spec.kubelet).toBeUndefined();
+      const bootstrap = unpackShellScript(parseMultipart(userData).parts[1].body);
+      expect(bootstrap).toContain(`ready_labels='${GVISOR_NODE_LABEL}=runsc'`);
+      expect(await known(ng.nodeLabels)).toEqual({ [GVISOR_NODE_LABEL]: "runsc" });
       expect(await known(ng.runtimeClassCreated)).toBe(false);
       expect(await known(ng.runtimeClassName)).toBe("gvisor");
       const manifest = await known(ng.runtimeClassManifest);
@@ -311,7 +317,8 @@ describe("EksNodeGroup component", () => {
       scheduling: { nodeSelector: { [GVISOR_NODE_LABEL]: "gvisor-sb" } },
     });
     const group = one("aws:eks/nodeGroup:NodeGroup").inputs;
-    expect(group.labels[GVISOR_NODE_LABEL]).toBe("gvisor-sb");
+    expect(group.labels[GVISOR_NODE_LABEL]).toBeUndefined();
+    expect(unpackShellScript(parseMultipart(await known(ng.userData)).parts[1].body)).toContain(`--node-labels=${GVISOR_NODE_LABEL}=gvisor-sb`);
     expect(group.taints[0]).toEqual({ key: GVISOR_NODE_LABEL, value: "gvisor-sb", effect: "NO_SCHEDULE" });
     expect(await known(ng.userData)).toContain("containerd.runtimes.gvisor-sb]");
     expect(await known(ng.runtimeClassCreated)).toBe(true);
@@ -364,5 +371,101 @@ describe("EksNodeGroup component", () => {
     await expect(known(plan)).rejects.toMatchObject({ propertyPath: "args.runtimeClass.handler" });
     const good = planOutput({ kubernetesVersion: pulumi.output("1.32"), arch: pulumi.output("arm64" as const) }, (r) => buildEksNodeGroupPlan(eksPlanInput(r), "args"));
     expect((await known(good)).amiType).toBe("AL2023_ARM_64_STANDARD");
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Smoke-test lifecycle
+
+/**
+ * What the engine and pulumi-kubernetes do with the smoke Job on the next
+ * `pulumi up`, from their documented behaviour (FIELD-NOTES; the Job
+ * resource's docs): a Job that failed stays in state with initialization
+ * errors and is updated, which waits on that same failed Job again, unless it
+ * carries `pulumi.com/replaceUnready: "true"`, which makes it a replacement;
+ * a change under a `replaceOnChanges` path is a replacement; equal inputs of
+ * a ready Job are no change.
+ */
+function nextJobStep(
+  prev: { inputs: Record<string, any>; ready: boolean } | undefined,
+  next: Record<string, any>,
+  replaceOnChanges: readonly string[],
+): "create" | "none" | "update (awaits the same Job)" | "update" | "replace (a new Job runs)" {
+  if (prev === undefined) return "create";
+  const at = (o: Record<string, any>, path: string) => JSON.stringify(path.split(".").reduce((v: any, k) => v?.[k], o));
+  if (replaceOnChanges.some((path) => at(prev.inputs, path) !== at(next, path))) return "replace (a new Job runs)";
+  if (!prev.ready) return next.metadata?.annotations?.["pulumi.com/replaceUnready"] === "true" ? "replace (a new Job runs)" : "update (awaits the same Job)";
+  return JSON.stringify(prev.inputs) === JSON.stringify(next) ? "none" : "update";
+}
+
+/** Runs a program under the mocks and returns the smoke Job's inputs and resource options. */
+async function smokeJob(build: (t: pulumi.ResourceTransformation) => pulumi.Resource, outputs: (r: Seen) => Record<string, unknown> = clusterOutputs) {
+  const seen = recordResources(false, outputs);
+  let jobOpts: pulumi.CustomResourceOptions | undefined;
+  const transformation: pulumi.ResourceTransformation = (t) => {
+    if (t.type === JOB_TYPE) jobOpts = t.opts as pulumi.CustomResourceOptions;
+    return undefined;
+  };
+  const root = build(transformation);
+  await settled(root);
+  await new Promise((r) => setTimeout(r, 50));
+  const jobs = seen.filter((r) => r.type === JOB_TYPE);
+  expect(jobs).toHaveLength(1);
+  return { inputs: jobs[0].inputs, opts: jobOpts! };
+}
+
+describe("smoke-test lifecycle", () => {
+  const withLaunchTemplateVersion = (version: number) => (r: Seen) =>
+    r.type === LT_TYPE ? { latestVersion: version } : clusterOutputs(r);
+  const nodeGroupJob = (args: Partial<EksNodeGroupArgs>, version = 3) =>
+    smokeJob((t) => new EksNodeGroup("gvisor", eksArgs({ kubeconfig: KUBECONFIG, smokeTest: true, ...args }), { transformations: [t] }), withLaunchTemplateVersion(version));
+
+  it("the Job is auto-named, replaced on any spec change, and marked for replacement when unready", async () => {
+    const { inputs, opts } = await smokeJob((t) => new RuntimeClass("sandbox", { smokeTest: true }, { transformations: [t] }));
+    expect(inputs.metadata.name).toBeUndefined();
+    expect(inputs.metadata.annotations).toEqual({ "pulumi.com/replaceUnready": "true" });
+    expect(opts.replaceOnChanges).toEqual(["spec"]);
+    // Auto-named: the new Job can exist before the old one is deleted.
+    expect(opts.deleteBeforeReplace).toBeUndefined();
+    new Job({ apiVersion: "batch/v1", kind: "Job", ...inputs } as any).validate();
+  });
+
+  it("re-runs when the node group's launch template version changes, and when the user data does", async () => {
+    const v3 = await nodeGroupJob({}, 3);
+    const v3again = await nodeGroupJob({}, 3);
+    const v4 = await nodeGroupJob({}, 4);
+    const otherUserData = await nodeGroupJob({ gvisor: { runsc: { network: "none" } } }, 3);
+    const trigger = (j: { inputs: Record<string, any> }) => j.inputs.spec.template.metadata.annotations["sandbox.pulumi-gvisor.io/smoke-test-trigger"];
+    expect(trigger(v3)).toMatch(/^gvisor-nodes-id:3:[0-9a-f]{16}$/);
+    expect(trigger(v3again)).toBe(trigger(v3));
+    expect(trigger(v4)).toMatch(/^gvisor-nodes-id:4:/);
+    expect(trigger(otherUserData)).not.toBe(trigger(v3));
+    const succeeded = { inputs: v3.inputs, ready: true };
+    expect(nextJobStep(succeeded, v3again.inputs, v3.opts.replaceOnChanges!)).toBe("none");
+    expect(nextJobStep(succeeded, v4.inputs, v4.opts.replaceOnChanges!)).toBe("replace (a new Job runs)");
+    expect(nextJobStep(succeeded, otherUserData.inputs, otherUserData.opts.replaceOnChanges!)).toBe("replace (a new Job runs)");
+  });
+
+  it("after a failed run, the next pulumi up with unchanged inputs runs a fresh Job, without --replace", async () => {
+    const first = await nodeGroupJob({});
+    const failed = { inputs: first.inputs, ready: false };
+    const again = await nodeGroupJob({});
+    expect(again.inputs).toEqual(first.inputs);
+    expect(nextJobStep(failed, again.inputs, again.opts.replaceOnChanges!)).toBe("replace (a new Job runs)");
+    // Without the annotation the engine would wait on the same failed Job again: the failure mode this prevents.
+    const metadata = { ...again.inputs.metadata, annotations: undefined };
+    expect(nextJobStep(failed, { ...again.inputs, metadata }, again.opts.replaceOnChanges!)).toBe("update (awaits the same Job)");
+    // Once the fresh Job completed, an unchanged program changes nothing.
+    expect(nextJobStep({ inputs: again.inputs, ready: true }, again.inputs, again.opts.replaceOnChanges!)).toBe("none");
+  });
+
+  it("takes a trigger of the caller's on a RuntimeClass of its own, validated with the property path", async () => {
+    const a = await smokeJob((t) => new RuntimeClass("sandbox", { smokeTest: true, smokeTestTrigger: "pool-v7" }, { transformations: [t] }));
+    expect(a.inputs.spec.template.metadata.annotations).toEqual({ "sandbox.pulumi-gvisor.io/smoke-test-trigger": "pool-v7" });
+    recordResources(false);
+    expect(thrown(() => new RuntimeClass("bad", { smokeTest: true, smokeTestTrigger: "two\nlines" }))).toMatchObject({
+      propertyPath: "args.smokeTestTrigger",
+    });
+    await drain();
   });
 });

@@ -176,3 +176,37 @@ describe("Kubernetes version → containerd config form", () => {
     expect(refusal({ kubernetesVersion: "2.0" })[0]).toBe("args.kubernetesVersion");
   });
 });
+
+describe("runsc cgroup mode on node groups", () => {
+  const flagsOf = (cgroupMode?: string) =>
+    buildEksNodeGroupPlan({ kubernetesVersion: "1.33", gvisor: { runsc: cgroupMode === undefined ? {} : { cgroupMode: cgroupMode as never } } }).host.runscFlags;
+
+  it("auto (the default) passes no flag: the node bootstrap decides from the node", () => {
+    expect(flagsOf()).toEqual([]);
+    expect(flagsOf("auto")).toEqual([]);
+  });
+
+  it("systemd and cgroupfs render the systemd-cgroup flag, true and false", () => {
+    expect(flagsOf("systemd")).toEqual([{ name: "systemd-cgroup", value: "true" }]);
+    expect(flagsOf("cgroupfs")).toEqual([{ name: "systemd-cgroup", value: "false" }]);
+  });
+
+  it("refuses an unknown mode and the raw flag in extraFlags, naming the property", () => {
+    expect(() => flagsOf("cgroupv2")).toThrowError(/^args\.gvisor\.runsc\.cgroupMode: must be one of .*"auto".*got "cgroupv2"/);
+    expect(() =>
+      buildEksNodeGroupPlan({ kubernetesVersion: "1.33", gvisor: { runsc: { extraFlags: { "systemd-cgroup": "true" } } } }),
+    ).toThrowError(/^args\.gvisor\.runsc\.extraFlags\["systemd-cgroup"\]: use the typed option runsc\.cgroupMode instead/);
+  });
+});
+
+describe("fail closed: which labels a node registers with and which it gets only once ready", () => {
+  it("registers the user's labels only; the label the RuntimeClass selects is a ready label", () => {
+    const plan = buildEksNodeGroupPlan({ kubernetesVersion: "1.33", labels: { team: "a" }, gvisor: { containerd: { runtimeName: "gvisor-sb" } } });
+    expect(plan.registrationLabels).toEqual({ team: "a" });
+    expect(plan.readyLabels).toEqual({ [GVISOR_NODE_LABEL]: "gvisor-sb" });
+    expect(plan.runtimeClass.manifest.scheduling.nodeSelector).toEqual(plan.readyLabels);
+    expect(plan.nodeLabels).toEqual({ team: "a", [GVISOR_NODE_LABEL]: "gvisor-sb" });
+    // The taint is registered whatever happens: it keeps other pods off.
+    expect(plan.eksTaints).toEqual([{ key: GVISOR_NODE_LABEL, value: "gvisor-sb", effect: "NO_SCHEDULE" }]);
+  });
+});

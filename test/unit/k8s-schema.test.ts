@@ -31,7 +31,7 @@ describe("multi-language schema of the Kubernetes components", () => {
     expect(rc.isComponent).toBe(true);
     expect(rc.requiredInputs).toEqual([]);
     expect(Object.keys(rc.inputProperties).sort()).toEqual(
-      ["handler", "kubeconfig", "labels", "name", "nodeSelector", "overhead", "preset", "smokeTest", "smokeTestImage", "smokeTestNamespace", "taints"],
+      ["handler", "kubeconfig", "labels", "name", "nodeSelector", "overhead", "preset", "smokeTest", "smokeTestImage", "smokeTestNamespace", "smokeTestTrigger", "taints"],
     );
     expect(rc.inputProperties.preset.plain).toBe(true);
     expect(rc.inputProperties.smokeTest.plain).toBe(true);
@@ -50,6 +50,7 @@ describe("multi-language schema of the Kubernetes components", () => {
     expect(values("RuntimeClassPreset")).toEqual(["pulumi-gvisor", "gke", "generic"]);
     expect(values("TaintEffect")).toEqual(["NoSchedule", "PreferNoSchedule", "NoExecute"]);
     expect(values("EksCapacityType")).toEqual(["ON_DEMAND", "SPOT"]);
+    expect(values("RunscCgroupMode")).toEqual(["auto", "systemd", "cgroupfs"]);
     // Every input property is described for other languages' docs.
     const inputs: [string, any][] = [
       ...Object.entries<any>(rc.inputProperties).map(([n, p]): [string, any] => [`RuntimeClass.${n}`, p]),
