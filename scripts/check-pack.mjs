@@ -26,7 +26,18 @@ const required = [
 ];
 for (const path of required) if (!packed.has(path)) problems.push(`missing: ${path}`);
 
-const forbidden = [/^test\//, /^bench\//, /^examples\//, /^program\//, /^\.ci\//, /fixture/i, /\.test\.[cm]?[jt]s(\.map)?$/, /^dist\/(test|bench)\//, /\.tsbuildinfo$/, /^node_modules\//];
+const forbidden = [
+  /^test\//,
+  /^bench\//,
+  /^examples\//,
+  /^program\//,
+  /^\.ci\//,
+  /fixture/i,
+  /\.test\.[cm]?[jt]s(\.map)?$/,
+  /^dist\/(test|bench)\//,
+  /\.tsbuildinfo$/,
+  /^node_modules\//,
+];
 for (const path of packed) if (forbidden.some((re) => re.test(path))) problems.push(`must not be packed: ${path}`);
 
 // Every compiled module ships its declarations, and nothing in dist/ is stale.

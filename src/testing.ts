@@ -148,10 +148,21 @@ export function gvisorMocks(options: GvisorMocksOptions = {}): pulumi.runtime.Mo
         // The smoke-test Job, completed as on a cluster whose gVisor nodes work.
         return {
           id,
-          state: { ...args.inputs, metadata: { ...args.inputs.metadata, name: `${args.name}-abc12` }, status: { succeeded: 1, conditions: [{ type: "Complete", status: "True" }] } },
+          state: {
+            ...args.inputs,
+            metadata: { ...args.inputs.metadata, name: `${args.name}-abc12` },
+            status: { succeeded: 1, conditions: [{ type: "Complete", status: "True" }] },
+          },
         };
       case "aws:eks/nodeGroup:NodeGroup":
-        return { id, state: { ...args.inputs, nodeGroupName: args.inputs.nodeGroupName ?? `${args.name}-1234`, arn: `arn:aws:eks:us-east-1:123456789012:nodegroup/cluster/${args.name}/1` } };
+        return {
+          id,
+          state: {
+            ...args.inputs,
+            nodeGroupName: args.inputs.nodeGroupName ?? `${args.name}-1234`,
+            arn: `arn:aws:eks:us-east-1:123456789012:nodegroup/cluster/${args.name}/1`,
+          },
+        };
       case "aws:ec2/launchTemplate:LaunchTemplate":
         return { id: `lt-0${String(args.name.length).padStart(16, "0")}`, state: { ...args.inputs, latestVersion: 1 } };
       default:

@@ -23,7 +23,13 @@ describe("pulumi-gvisor/testing", () => {
 
   it("reports the hosts named in notIsolated as not isolated, and a fleet as not all isolated", async () => {
     await setGvisorMocks({ notIsolated: ["pool-arm-2"] });
-    const fleet = new Ec2Fleet("pool", { sshAllowedCidrs: ["203.0.113.4/32"], hosts: [{ name: "arm-1", arch: "arm64" }, { name: "arm-2", arch: "arm64" }] });
+    const fleet = new Ec2Fleet("pool", {
+      sshAllowedCidrs: ["203.0.113.4/32"],
+      hosts: [
+        { name: "arm-1", arch: "arm64" },
+        { name: "arm-2", arch: "arm64" },
+      ],
+    });
     expect(await value(fleet.allIsolated)).toBe(false);
     const verifications = await value(fleet.verifications);
     expect(verifications["arm-1"].isolated).toBe(true);
@@ -46,7 +52,10 @@ describe("pulumi-gvisor/testing", () => {
         call: (args) => (seen.push(args.token), { answer: 42 }),
       },
     });
-    expect(await mocks.newResource({ type: "random:index/randomPet:RandomPet", name: "pet", inputs: {}, custom: true } as any)).toEqual({ id: "mine", state: { extra: 1 } });
+    expect(await mocks.newResource({ type: "random:index/randomPet:RandomPet", name: "pet", inputs: {}, custom: true } as any)).toEqual({
+      id: "mine",
+      state: { extra: 1 },
+    });
     expect(await mocks.call({ token: "aws:index/getRegion:getRegion", inputs: {} } as any)).toEqual({ answer: 42 });
     expect(seen).toEqual(["random:index/randomPet:RandomPet", "aws:index/getRegion:getRegion"]);
   });
