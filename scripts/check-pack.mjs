@@ -22,6 +22,7 @@ const required = [
   "dist/index.d.ts",
   "dist/testing.js",
   "dist/testing.d.ts",
+  "testing/package.json",
   ...steps.map((f) => `dist/scripts/steps/${f}`),
 ];
 for (const path of required) if (!packed.has(path)) problems.push(`missing: ${path}`);
