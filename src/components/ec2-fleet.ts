@@ -9,15 +9,25 @@ import { asInputError, collectInputErrors, isKnownNow } from "./validate";
 
 /** What a fleet reports about each host. */
 export interface Ec2FleetHostSummary {
+  /** EC2 instance id. */
   instanceId: string;
+  /** `x86_64` or `arm64`. */
   arch: string;
+  /** EC2 instance type. */
   instanceType: string;
+  /** AMI the instance was launched from. */
   ami: string;
+  /** Public IPv4 address (empty for a private host). */
   publicIp: string;
+  /** Private IPv4 address. */
   privateIp: string;
+  /** SSH login user. */
   sshUser: string;
+  /** The address SSH uses (public, or private behind a proxy). */
   sshHost: string;
+  /** True when the host ran a sandbox with gVisor's own kernel. */
   isolated: boolean;
+  /** runsc version on the host. */
   runscVersion: string;
 }
 

@@ -9,10 +9,15 @@ import { compact, planOutput } from "./validate";
 
 /** Rendered command text of each step, as it runs on the host. */
 export interface HostSteps {
+  /** The install step: download, verify sha512, install runsc and the shim. */
   install: string;
+  /** Registers the runtime in daemon.json and reloads dockerd. */
   configureDocker: string;
+  /** Writes runsc.toml and containerd's runtime table. */
   configureContainerd: string;
+  /** Runs a sandboxed container per runtime and prints the report. */
   verify: string;
+  /** Runs on delete: removes what the steps added. */
   uninstall: string;
 }
 
