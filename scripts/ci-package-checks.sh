@@ -7,7 +7,8 @@
 #     under pulumi-gvisor/testing's mocks with the step scripts read from the
 #     installed package, and the multi-language schema derives from the
 #     installed package directory as the plugin runner does it.
-#  3. API reference: `npm run docs` (fails on an undocumented export).
+#  3. The committed HEAD installed from git (prepare builds dist/).
+#  4. API reference: `npm run docs` (fails on an undocumented export).
 # Needs the npm registry (or a warm npm cache). Prints one line per check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,20 @@ tsc="$work/consumer/node_modules/.bin/tsc"
 (cd "$work/consumer" && "$tsc" -p tsconfig.json && "$tsc" -p tsconfig.node16.json) || fail "the consumer program does not type-check against the installed package"
 (cd "$work/consumer" && node dist/index.js) || fail "the consumer program failed against the installed package"
 echo "installed tarball: one @pulumi/pulumi, type-checks (node10, node16), runs, schema derives"
+
+# From git, as `npm install <git URL>` does it: a clone of this commit, its dev
+# dependencies installed and `prepare` run by npm, so dist/ exists in the copy.
+if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
+  echo "git install: skipped (uncommitted changes: the check installs the committed HEAD)"
+else
+  mkdir "$work/from-git"
+  printf '{"name":"from-git","private":true}\n' >"$work/from-git/package.json"
+  (cd "$work/from-git" && npm install --no-audit --no-fund --prefer-offline --loglevel=error "git+file://$root#$(git -C "$root" rev-parse HEAD)" >install.log 2>&1) ||
+    { cat "$work/from-git/install.log" >&2; fail "npm install from git failed"; }
+  (cd "$work/from-git" && node -e 'require("pulumi-gvisor"); require("pulumi-gvisor/testing")') ||
+    fail "the package installed from git has no working dist/ (prepare did not build it?)"
+  echo "git install: prepare built dist/; pulumi-gvisor and pulumi-gvisor/testing load"
+fi
 
 npm run -s docs >"$work/docs.log" 2>&1 || { cat "$work/docs.log" >&2; fail "npm run docs failed (an export without a doc comment?)"; }
 echo "docs: API reference generated in docs/api"
