@@ -7,7 +7,7 @@ export { renderAdoptInvocation, renderReleaseInvocation, renderStepInvocation } 
 export { HOST_KEY_TYPES, requireHostKey } from "./plan/ssh";
 export type * from "./components/host-args";
 export { Arch } from "./plan/arch";
-export { PlanValidationError } from "./plan/errors";
+export { PlanValidationError, PlanValidationErrors } from "./plan/errors";
 export { DEFAULT_INSTALL_DIR, DEFAULT_VERIFY_IMAGE, buildHostPlan } from "./plan/host-plan";
 export type { ContainerdOptions, DockerOptions, HostPlan, HostPlanInput, VerifyOptions } from "./plan/host-plan";
 export { DEFAULT_GVISOR_VERSION, DEFAULT_RELEASE_MIRROR, releaseDownloads, resolveRelease } from "./plan/release";

@@ -5,19 +5,29 @@ import { checkFleetHosts, mergeTags } from "../plan/ec2";
 import { Verification } from "../plan/verification";
 import { Ec2FleetArgs, Ec2FleetHostArgs, Ec2HostArgs } from "./ec2-host-args";
 import { Ec2Host, checkEc2HostArgs, withPropertyRoot } from "./ec2-host";
-import { asInputError, isKnownNow } from "./validate";
+import { asInputError, collectInputErrors, isKnownNow } from "./validate";
 
 /** What a fleet reports about each host. */
 export interface Ec2FleetHostSummary {
+  /** EC2 instance id. */
   instanceId: string;
+  /** `x86_64` or `arm64`. */
   arch: string;
+  /** EC2 instance type. */
   instanceType: string;
+  /** AMI the instance was launched from. */
   ami: string;
+  /** Public IPv4 address (empty for a private host). */
   publicIp: string;
+  /** Private IPv4 address. */
   privateIp: string;
+  /** SSH login user. */
   sshUser: string;
+  /** The address SSH uses (public, or private behind a proxy). */
   sshHost: string;
+  /** True when the host ran a sandbox with gVisor's own kernel. */
   isolated: boolean;
+  /** runsc version on the host. */
   runscVersion: string;
 }
 
@@ -97,13 +107,18 @@ export class Ec2Fleet extends pulumi.ComponentResource {
     // Members are validated before anything registers (a placeholder stands
     // in for the fleet's key pair, which does not exist yet).
     const placeholder = ownsKey ? { keyName: "fleet-key-pair" as pulumi.Input<string>, privateKey: undefined } : undefined;
-    hosts.forEach((spec, i) => {
-      try {
-        checkEc2HostArgs(`${name}-${spec.name}`, memberArgs(shared, spec, placeholder), `args.hosts[${i}]`);
-      } catch (err) {
-        throw blameSharedSetting(err, hosts, i, shared, `args.hosts[${i}]`);
-      }
-    });
+    // Members are independent: every bad one is reported in the same preview.
+    collectInputErrors(
+      hosts.map((spec, i) => () => {
+        try {
+          checkEc2HostArgs(`${name}-${spec.name}`, memberArgs(shared, spec, placeholder), `args.hosts[${i}]`);
+        } catch (err) {
+          throw blameSharedSetting(err, hosts, i, shared, `args.hosts[${i}]`);
+        }
+      }),
+      // A shared setting every member inherits is one problem, reported once.
+      (e) => (e.propertyPath.startsWith("args.hosts[") ? `${e.propertyPath}\n${e.reason}` : e.propertyPath),
+    );
     super("pulumi-gvisor:index:Ec2Fleet", name, {}, opts);
     const parent = { parent: this };
 

@@ -12,10 +12,15 @@ import { compact, planOutput } from "./validate";
 
 /** sha256 of each step's root script (its stdin; the lifecycle's create and delete), as stored in state. */
 export interface HostStepDigests {
+  /** The lifecycle's create: unpacks the bundle, records this Host as the machine's owner. */
   adopt: string;
+  /** The install step: download, verify sha512, install runsc and the shim. */
   install: string;
+  /** Registers the runtime in daemon.json and reloads dockerd. */
   configureDocker: string;
+  /** Writes runsc.toml and containerd's runtime table. */
   configureContainerd: string;
+  /** Runs a sandboxed container per runtime and prints the report. */
   verify: string;
   /** The uninstall run on delete; empty when uninstallOnDelete is false. */
   uninstall: string;
@@ -173,16 +178,14 @@ export class Host extends pulumi.ComponentResource {
     this.isolated = this.verification.isolated;
     this.target = target;
     this.bundleId = pulumi.output(bundle.id);
-    this.stepDigests = pulumi
-      .all([adoptText, install, configureDocker, configureContainerd, verify, releaseText])
-      .apply(([a, i, d, c, v, u]) => ({
-        adopt: sha256(a),
-        install: sha256(i),
-        configureDocker: sha256(d),
-        configureContainerd: sha256(c),
-        verify: sha256(v),
-        uninstall: u === undefined ? "" : sha256(u),
-      }));
+    this.stepDigests = pulumi.all([adoptText, install, configureDocker, configureContainerd, verify, releaseText]).apply(([a, i, d, c, v, u]) => ({
+      adopt: sha256(a),
+      install: sha256(i),
+      configureDocker: sha256(d),
+      configureContainerd: sha256(c),
+      verify: sha256(v),
+      uninstall: u === undefined ? "" : sha256(u),
+    }));
 
     this.registerOutputs({
       verification: this.verification,

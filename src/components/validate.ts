@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PlanValidationError } from "../plan/errors";
+import { PlanValidationError, invalidInputsMessage, validationErrorsOf } from "../plan/errors";
 
 /** True when `value` holds no Output or Promise anywhere, so it can be validated right now. */
 export function isKnownNow(value: unknown): boolean {
@@ -9,19 +9,74 @@ export function isKnownNow(value: unknown): boolean {
   return true;
 }
 
+/** One bad input as Pulumi reports it; its message carries the path (a TypeScript program's CLI prints only the message). */
+function inputPropertyError(propertyPath: string, reason: string): pulumi.InputPropertyError {
+  const err = new pulumi.InputPropertyError({ propertyPath, reason });
+  err.message = `${propertyPath}: ${reason}`;
+  return err;
+}
+
+/** The bad inputs inside `err`: a plan's validation errors or Pulumi's input errors; none for any other error. */
+function inputErrorsOf(err: unknown): pulumi.InputPropertyError[] {
+  if (pulumi.InputPropertyError.isInstance(err)) return [err];
+  if (pulumi.InputPropertiesError.isInstance(err)) return err.errors.map((e) => inputPropertyError(e.propertyPath, e.reason));
+  return validationErrorsOf(err).map((e) => inputPropertyError(e.property, e.reason));
+}
+
+const problemKey = (e: pulumi.InputPropertyError) => `${e.propertyPath}\n${e.reason}`;
+
 /**
- * Runs a pure plan function, turning its PlanValidationError into Pulumi's
- * InputPropertyError, which the engine prints with the property path.
+ * Raises bad inputs the way Pulumi reports them: one as an InputPropertyError,
+ * several (duplicates dropped) as one InputPropertiesError listing each
+ * `path: reason`. Nothing happens for none. Errors with the same
+ * `sameProblem` key are one problem (by default: same path and reason).
+ */
+export function throwInputErrors(errors: readonly pulumi.InputPropertyError[], sameProblem: (e: pulumi.InputPropertyError) => string = problemKey): void {
+  const seen = new Set<string>();
+  const unique = errors.filter((e) => !seen.has(sameProblem(e)) && seen.add(sameProblem(e)));
+  if (unique.length === 1) throw unique[0];
+  if (unique.length > 1) {
+    throw new pulumi.InputPropertiesError({
+      message: invalidInputsMessage(unique.map((e) => `${e.propertyPath}: ${e.reason}`)),
+      errors: unique.map((e) => ({ propertyPath: e.propertyPath, reason: e.reason })),
+    });
+  }
+}
+
+/**
+ * Runs a pure plan function, turning its PlanValidationError(s) into Pulumi's
+ * InputPropertyError (or InputPropertiesError for several), which the engine
+ * prints with the property paths.
  */
 export function asInputError<T>(build: () => T): T {
   try {
     return build();
   } catch (err) {
-    if (err instanceof PlanValidationError) {
-      throw new pulumi.InputPropertyError({ propertyPath: err.property, reason: err.reason });
-    }
+    const found = err instanceof PlanValidationError || validationErrorsOf(err).length > 0 ? inputErrorsOf(err) : [];
+    if (found.length === 0) throw err;
+    throwInputErrors(found);
     throw err;
   }
+}
+
+/**
+ * Runs independent component-level checks and reports every bad input among
+ * them in one error (e.g. each member of a fleet), instead of stopping at the
+ * first. Any other error is thrown as it is. `sameProblem` as for
+ * {@link throwInputErrors}.
+ */
+export function collectInputErrors(checks: readonly (() => void)[], sameProblem: (e: pulumi.InputPropertyError) => string = problemKey): void {
+  const errors: pulumi.InputPropertyError[] = [];
+  for (const run of checks) {
+    try {
+      run();
+    } catch (err) {
+      const found = inputErrorsOf(err);
+      if (found.length === 0) throw err;
+      errors.push(...found);
+    }
+  }
+  throwInputErrors(errors, sameProblem);
 }
 
 /**

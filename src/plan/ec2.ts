@@ -20,6 +20,7 @@ export const DEFAULT_INSTANCE_TYPES: Readonly<Record<Arch, string>> = {
   x86_64: "t3.medium",
   arm64: "t4g.medium",
 };
+/** The operating system an EC2 host gets when `os` is not given: Ubuntu 24.04. */
 export const DEFAULT_EC2_OS: Ec2Os = Ec2Os.Ubuntu2404;
 /** Root volume size in GiB. The images need 8; Docker images and gVisor need room. */
 export const DEFAULT_ROOT_VOLUME_GIB = 20;

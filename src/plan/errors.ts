@@ -13,6 +13,59 @@ export class PlanValidationError extends Error {
   }
 }
 
+/**
+ * Several independent bad inputs, reported together so one preview shows them
+ * all. Each entry is one PlanValidationError; the message has one line each.
+ */
+export class PlanValidationErrors extends Error {
+  constructor(readonly errors: readonly PlanValidationError[]) {
+    super(invalidInputsMessage(errors.map((e) => e.message)));
+    this.name = "PlanValidationErrors";
+  }
+}
+
+/** `3 invalid inputs:` and one indented `path: reason` line per error. */
+export function invalidInputsMessage(lines: readonly string[]): string {
+  return `${lines.length} invalid inputs:\n${lines.map((l) => `  ${l}`).join("\n")}`;
+}
+
+/** The PlanValidationErrors inside `err` (one, several, or none when it is another kind of error). */
+export function validationErrorsOf(err: unknown): PlanValidationError[] {
+  if (err instanceof PlanValidationError) return [err];
+  if (err instanceof PlanValidationErrors) return [...err.errors];
+  return [];
+}
+
+/** Throws the errors as one: nothing for none, the error itself for one, PlanValidationErrors for more. */
+export function throwAll(errors: readonly PlanValidationError[]): void {
+  const seen = new Set<string>();
+  const unique = errors.filter((e) => !seen.has(e.message) && seen.add(e.message));
+  if (unique.length === 1) throw unique[0];
+  if (unique.length > 1) throw new PlanValidationErrors(unique);
+}
+
+/**
+ * Runs independent checks and reports every bad input among them at once.
+ * Returns each check's result in order. Checks that depend on another's result
+ * belong after the `collect` that produces it: they run once it passed.
+ * Any error other than a validation error is thrown as it is.
+ */
+export function collect<T extends readonly unknown[]>(...checks: { [K in keyof T]: () => T[K] }): T {
+  const errors: PlanValidationError[] = [];
+  const results = checks.map((run) => {
+    try {
+      return run();
+    } catch (err) {
+      const found = validationErrorsOf(err);
+      if (found.length === 0) throw err;
+      errors.push(...found);
+      return undefined;
+    }
+  });
+  throwAll(errors);
+  return results as unknown as T;
+}
+
 /** Joins a property path: `join("runsc", "platform")` → `runsc.platform`. */
 export function joinPath(parent: string, child: string): string {
   if (!parent) return child;

@@ -83,6 +83,7 @@ export interface HostPlan {
 
 /** A small image that has sh, uname and head; pinned by tag. */
 export const DEFAULT_VERIFY_IMAGE = "docker.io/library/busybox:1.36.1";
+/** Where runsc, the shim and `gvisor-bin/` are installed when `installDir` is not given. */
 export const DEFAULT_INSTALL_DIR = "/usr/local/bin";
 export const STATE_DIR = "/var/lib/pulumi-gvisor";
 

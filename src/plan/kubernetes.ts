@@ -48,23 +48,31 @@ export type TaintEffect = (typeof TaintEffect)[keyof typeof TaintEffect];
 
 /** A node taint. */
 export interface NodeTaint {
+  /** Taint key. */
   key: string;
-  /** @default none (the toleration then matches any value) */
+  /** Taint value. Defaults to none: the toleration then matches any value (operator `Exists`). @default none */
   value?: string;
+  /** Taint effect (`NoSchedule`, `PreferNoSchedule`, `NoExecute`). */
   effect: TaintEffect;
 }
 
 /** A pod toleration, as the RuntimeClass carries it. */
 export interface Toleration {
+  /** Taint key tolerated. */
   key: string;
+  /** `Equal` (key and value match) or `Exists` (any value). */
   operator: string;
+  /** Taint value tolerated, with operator `Equal`. */
   value?: string;
+  /** Taint effect tolerated. */
   effect: string;
 }
 
 /** Metadata of a rendered RuntimeClass. */
 export interface RuntimeClassMetadata {
+  /** Object name, what pods put in `runtimeClassName`. */
   name: string;
+  /** Labels of the object. */
   labels?: { [key: string]: string };
 }
 
@@ -76,17 +84,25 @@ export interface RuntimeClassOverhead {
 
 /** Scheduling of a rendered RuntimeClass. */
 export interface RuntimeClassScheduling {
+  /** Labels a node must have to run pods of the class. */
   nodeSelector: { [key: string]: string };
+  /** Tolerations added to every pod of the class. */
   tolerations?: Toleration[];
 }
 
 /** The `node.k8s.io/v1` RuntimeClass this package renders. */
 export interface RuntimeClassManifest {
+  /** Always `node.k8s.io/v1`. */
   apiVersion: string;
+  /** Always `RuntimeClass`. */
   kind: string;
+  /** Name and labels. */
   metadata: RuntimeClassMetadata;
+  /** The containerd runtime handler the nodes register. */
   handler: string;
+  /** Pod overhead charged for the sandbox, when set. */
   overhead?: RuntimeClassOverhead;
+  /** Which nodes pods of the class run on. */
   scheduling: RuntimeClassScheduling;
 }
 

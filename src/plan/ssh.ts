@@ -53,7 +53,11 @@ export interface ConnectionFields {
 
 function optionalInteger(value: unknown, min: number, max: number, property: string): void {
   if (value === undefined) return;
-  check(typeof value === "number" && Number.isInteger(value) && value >= min && value <= max, property, `must be a whole number from ${min} to ${max}, got ${show(value)}`);
+  check(
+    typeof value === "number" && Number.isInteger(value) && value >= min && value <= max,
+    property,
+    `must be a whole number from ${min} to ${max}, got ${show(value)}`,
+  );
 }
 
 /**

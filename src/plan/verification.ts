@@ -16,16 +16,23 @@ export interface RuntimeVerification {
 
 /** containerd's state as the verify step read it. */
 export interface ContainerdVerification {
+  /** Config version of containerd's config file (2 or 3). */
   configVersion: number;
+  /** Whether containerd's own config dump shows the runsc runtime. */
   runtimeConfigured: boolean;
 }
 
 /** The verify step's report, measured on the host. */
 export interface Verification {
+  /** runsc version as the installed binary reports it. */
   runscVersion: string;
+  /** The host's `uname -m`. */
   arch: string;
+  /** The host's kernel release (`uname -r`), to compare with the sandbox kernel. */
   hostKernel: string;
+  /** One entry per enabled runtime. */
   runtimes: RuntimeVerification[];
+  /** containerd's state, when containerd is enabled. */
   containerd?: ContainerdVerification;
   /** True only when every enabled check passed. */
   isolated: boolean;

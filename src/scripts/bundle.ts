@@ -38,7 +38,7 @@ export function stepBundle(): StepBundle {
     "# pulumi-gvisor step bundle: `sh bundle.sh DIR` writes one script per step into DIR.",
     "# Step commands check this file's sha256 before they unpack it (as root) and source a step.",
     "set -eu",
-    'd=${1:?usage: sh bundle.sh DIR}',
+    "d=${1:?usage: sh bundle.sh DIR}",
   ];
   for (const step of BUNDLED_STEPS) {
     const body = renderStepBody(step);

@@ -120,7 +120,7 @@ async function nodeHost(ctd: ContainerdUnderTest) {
     ? [
         "version = 3",
         "[plugins.'io.containerd.cri.v1.images']",
-        "  snapshotter = \"native\"",
+        '  snapshotter = "native"',
         "[plugins.'io.containerd.cri.v1.images'.pinned_images]",
         `  sandbox = "${image}"`,
       ]

@@ -149,6 +149,32 @@ describe("Ec2Fleet", () => {
     expect(commands.find((c) => c.name === "pool-arm-1-install")?.inputs.stdin).toContain("GV_ARCH='aarch64'");
   });
 
+  it("reports every bad host in one preview, and a bad shared setting once", () => {
+    const world = useEc2Mocks({ preview: true });
+    const args: Ec2FleetArgs = {
+      sshAllowedCidrs: [ME],
+      hosts: [
+        { name: "a", arch: "arm64", instanceType: "t3.large" },
+        { name: "b" },
+        { name: "c", sshAllowedCidrs: ["0.0.0.0/0"] },
+        { name: "d", rootVolumeSize: 1 },
+      ],
+    };
+    let err: any;
+    try {
+      new Ec2Fleet("bad", args);
+    } catch (e) {
+      err = e;
+    }
+    expect(pulumi.InputPropertiesError.isInstance(err)).toBe(true);
+    expect(world.registered).toEqual([]);
+    expect(err.errors.map((e: any) => e.propertyPath)).toEqual(["args.hosts[0].instanceType", "args.hosts[2].sshAllowedCidrs[0]", "args.hosts[3].rootVolumeSize"]);
+    expect(err.message).toMatch(/^3 invalid inputs:\n {2}args\.hosts\[0\]\.instanceType: does not match .*\n {2}args\.hosts\[2\]\.sshAllowedCidrs\[0\]: .*whole internet.*\n {2}args\.hosts\[3\]\.rootVolumeSize: /);
+    // Inherited by every member, reported once at the fleet's own path.
+    const shared = refusal({ sshAllowedCidrs: ["0.0.0.0/0"], hosts: [{ name: "a" }, { name: "b" }, { name: "c" }] });
+    expect(shared.propertyPath).toBe("args.sshAllowedCidrs[0]");
+  });
+
   it.each<[Ec2FleetArgs, string, RegExp]>([
     [{ sshAllowedCidrs: [ME], hosts: [] }, "args.hosts", /must list at least one host/],
     [{ sshAllowedCidrs: [ME], hosts: [{ name: "a" }, { name: "a" }] }, "args.hosts[1].name", /"a" is used by args\.hosts\[0\] too/],

@@ -62,7 +62,12 @@ describe("step bundle", () => {
 
 describe("step commands", () => {
   it("are valid POSIX sh and shellcheck clean", () => {
-    const step = renderStepInvocation(buildHostPlan({}), "configure-docker", { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" }, { notes: ["runs after: 0123456789ab"], extra: { GV_REPAIR: "it's $(reboot)" } });
+    const step = renderStepInvocation(
+      buildHostPlan({}),
+      "configure-docker",
+      { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" },
+      { notes: ["runs after: 0123456789ab"], extra: { GV_REPAIR: "it's $(reboot)" } },
+    );
     expect(step.create).toBe(STEP_COMMAND);
     for (const script of [STEP_COMMAND, step.stdin, inner(step.stdin)]) {
       execFileSync("sh", ["-n"], { input: script });
@@ -84,12 +89,19 @@ describe("step commands", () => {
   });
 
   it("carry a user value only as a quoted assignment", () => {
-    const text = renderStepInvocation(buildHostPlan({}), "verify", { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" }, { extra: { GV_REPAIR: "x'; touch /tmp/pwned; '" } }).stdin;
+    const text = renderStepInvocation(
+      buildHostPlan({}),
+      "verify",
+      { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" },
+      { extra: { GV_REPAIR: "x'; touch /tmp/pwned; '" } },
+    ).stdin;
     expect(text).toContain("GV_REPAIR='x'\\''; touch /tmp/pwned; '\\'''");
   });
 
   it("refuse a value that would end the command's heredoc", () => {
-    expect(() => renderStepInvocation(buildHostPlan({}), "verify", { id: "0", uploadPath: "/x", resourceName: "r" }, { extra: { GV_REPAIR: "a\nPULUMI_GVISOR_STEP\nb" } })).toThrow(/renders as the line PULUMI_GVISOR_STEP/);
+    expect(() =>
+      renderStepInvocation(buildHostPlan({}), "verify", { id: "0", uploadPath: "/x", resourceName: "r" }, { extra: { GV_REPAIR: "a\nPULUMI_GVISOR_STEP\nb" } }),
+    ).toThrow(/renders as the line PULUMI_GVISOR_STEP/);
   });
 
   it("unpack the upload once, record the owner, and say who owned the machine before", () => {
@@ -111,7 +123,9 @@ describe("step commands", () => {
     const bundle = upload(stepBundle().text.replace("set -eu", "set -eu; touch /tmp/pulumi-gvisor-tampered"));
     const r = run(renderAdoptInvocation(plan(), bundle, owner()));
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toMatch(/^pulumi-gvisor adopt: error: .*upload\.sh is not the step bundle this program sent \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\), so nothing ran; send it again: pulumi up --replace the sandbox-bundle resource/);
+    expect(r.stderr.trim()).toMatch(
+      /^pulumi-gvisor adopt: error: .*upload\.sh is not the step bundle this program sent \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\), so nothing ran; send it again: pulumi up --replace the sandbox-bundle resource/,
+    );
     expect(readdirSync(join(dir, "state", "bundles"))).toEqual([]);
     expect(existsSync(join(dir, "state", "owner"))).toBe(false);
   });
@@ -129,14 +143,21 @@ describe("step commands", () => {
 describe("a failed step's output", () => {
   it("starts with the step's own error line, then the rest of what it printed", () => {
     const bundle = upload();
-    const r = runScript(renderStepInvocation(plan(), "install", bundle).stdin.replace(". \"$gv_store/install.sh\"", "echo progress one >&2; echo 'pulumi-gvisor install: error: it broke; fix it' >&2; echo progress two >&2; exit 1"));
+    const r = runScript(
+      renderStepInvocation(plan(), "install", bundle).stdin.replace(
+        '. "$gv_store/install.sh"',
+        "echo progress one >&2; echo 'pulumi-gvisor install: error: it broke; fix it' >&2; echo progress two >&2; exit 1",
+      ),
+    );
     expect(r.code).toBe(1);
     expect(r.stderr.split("\n")).toEqual(["pulumi-gvisor install: error: it broke; fix it", "progress one", "progress two", ""]);
   });
 
   it("keeps its order when the step succeeds", () => {
     const bundle = upload();
-    const r = runScript(renderStepInvocation(plan(), "install", bundle).stdin.replace(". \"$gv_store/install.sh\"", "echo a >&2; echo '{\"ok\":true}'; echo b >&2"));
+    const r = runScript(
+      renderStepInvocation(plan(), "install", bundle).stdin.replace('. "$gv_store/install.sh"', "echo a >&2; echo '{\"ok\":true}'; echo b >&2"),
+    );
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("a\nb\n");
     expect(r.stdout).toBe('{"ok":true}\n');

@@ -39,7 +39,10 @@ export function sidPackages(packages: readonly string[]): Promise<string> {
 }
 
 /** Puts the /usr/bin programs of sid `packages` into a test host's /usr/local/bin, first on its PATH. */
-export async function installSidBinaries(host: { writeFile(file: string, content: Buffer, mode?: number): Promise<void> }, packages: readonly string[]): Promise<void> {
+export async function installSidBinaries(
+  host: { writeFile(file: string, content: Buffer, mode?: number): Promise<void> },
+  packages: readonly string[],
+): Promise<void> {
   const root = await sidPackages(packages);
   for (const bin of fs.readdirSync(path.join(root, "usr/bin"))) {
     await host.writeFile(`/usr/local/bin/${bin}`, fs.readFileSync(path.join(root, "usr/bin", bin)), 0o755);

@@ -95,7 +95,17 @@ export function goQuote(text: string): string {
   let out = '"';
   for (const ch of text) {
     const c = ch.codePointAt(0)!;
-    const named: Record<string, string> = { "\u0007": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\u000b": "\\v", "\\": "\\\\", '"': '\\"' };
+    const named: Record<string, string> = {
+      "\u0007": "\\a",
+      "\b": "\\b",
+      "\f": "\\f",
+      "\n": "\\n",
+      "\r": "\\r",
+      "\t": "\\t",
+      "\u000b": "\\v",
+      "\\": "\\\\",
+      '"': '\\"',
+    };
     if (named[ch]) out += named[ch];
     else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, "0")}`;
     else out += ch;
@@ -116,7 +126,11 @@ function plain(value: any): any {
       const file = value.path as string;
       return { asset: file, hash: createHash("sha256").update(fs.readFileSync(file)).digest("hex") };
     }
-    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, plain(v)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, plain(v)]),
+    );
   }
   return value;
 }
@@ -165,7 +179,10 @@ async function dial(conn: Connection): Promise<Client> {
           // [cmd] a hostKey is pinned (ssh.FixedHostKey); without one any key is accepted.
           hostVerifier: (key: Buffer) => expected === undefined || key.equals(expected),
         };
-        client.on("ready", () => resolve(client)).on("error", reject).connect(config);
+        client
+          .on("ready", () => resolve(client))
+          .on("error", reject)
+          .connect(config);
       });
     } catch (e) {
       last = e as Error;
@@ -282,7 +299,13 @@ export class EngineModel {
     monitor.registerResourceOutputs = (_req: unknown, callback: (err: unknown, res?: unknown) => void) => callback(null, {});
     settings.setMockOptions(monitor, this.project, this.stack, preview);
     const store = stateModule.getStore();
-    Object.assign(store, { supportsSecrets: true, supportsResourceReferences: true, supportsOutputValues: false, supportsAliasSpecs: true, supportsDeletedWith: true });
+    Object.assign(store, {
+      supportsSecrets: true,
+      supportsResourceReferences: true,
+      supportsOutputValues: false,
+      supportsAliasSpecs: true,
+      supportsDeletedWith: true,
+    });
     const swallow = (reason: unknown) => run.noteRejection(reason);
     process.on("unhandledRejection", swallow);
     try {
@@ -372,7 +395,9 @@ class Deployment {
       if (!spec) continue;
       const parent = spec.getNoparent() ? "" : spec.getParenturn() || parentUrn;
       const parentType = parent ? urnType(parent) : "";
-      urns.push(newUrn(spec.getStack() || this.model.stack, spec.getProject() || this.model.project, parentType, spec.getType() || type, spec.getName() || name));
+      urns.push(
+        newUrn(spec.getStack() || this.model.stack, spec.getProject() || this.model.project, parentType, spec.getType() || type, spec.getName() || name),
+      );
     }
     // [eng] a child inherits its parent's aliases: the parent's old name is
     // swapped for the new one in the child's name (resmon inheritedChildAlias).
@@ -558,7 +583,8 @@ class Deployment {
     }
     // An old resource the program did not get to register (its dependency failed) keeps its old state.
     for (const r of this.model.state.values()) {
-      if (this.consumed.has(r.urn) && !this.deleted.has(r.urn) && !this.replaced.has(r.urn) && ![...next.values()].some((n) => n.urn === r.urn)) next.set(r.urn, r);
+      if (this.consumed.has(r.urn) && !this.deleted.has(r.urn) && !this.replaced.has(r.urn) && ![...next.values()].some((n) => n.urn === r.urn))
+        next.set(r.urn, r);
     }
     return next;
   }

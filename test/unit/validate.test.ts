@@ -1,0 +1,77 @@
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { asInputError, collectInputErrors } from "../../src/components/validate";
+import { check, collect } from "../../src/plan/errors";
+
+const thrown = (run: () => unknown): any => {
+  try {
+    run();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected an error");
+};
+
+describe("asInputError", () => {
+  it("raises one bad input as an InputPropertyError whose message carries the path", () => {
+    const e = thrown(() => asInputError(() => check(false, "args.installDir", 'must be an absolute path, got "bin"')));
+    expect(pulumi.InputPropertyError.isInstance(e)).toBe(true);
+    expect(e.propertyPath).toBe("args.installDir");
+    expect(e.reason).toBe('must be an absolute path, got "bin"');
+    expect(e.message).toBe('args.installDir: must be an absolute path, got "bin"');
+  });
+
+  it("raises several as one InputPropertiesError listing each path and reason", () => {
+    const e = thrown(() =>
+      asInputError(() =>
+        collect(
+          () => check(false, "args.version", "is not a release"),
+          () => check(false, "args.mirror", "must use https"),
+        ),
+      ),
+    );
+    expect(pulumi.InputPropertiesError.isInstance(e)).toBe(true);
+    expect(e.errors).toEqual([
+      { propertyPath: "args.version", reason: "is not a release" },
+      { propertyPath: "args.mirror", reason: "must use https" },
+    ]);
+    expect(e.message).toBe("2 invalid inputs:\n  args.version: is not a release\n  args.mirror: must use https");
+  });
+
+  it("lets other errors through unchanged", () => {
+    const bug = new RangeError("bug");
+    const e = thrown(() =>
+      asInputError(() => {
+        throw bug;
+      }),
+    );
+    expect(e).toBe(bug);
+  });
+});
+
+describe("collectInputErrors", () => {
+  const refuse =
+    (path: string, reason = "no") =>
+    () => {
+      throw new pulumi.InputPropertyError({ propertyPath: path, reason });
+    };
+
+  it("reports every failing check, after running all of them", () => {
+    let ran = 0;
+    const e = thrown(() => collectInputErrors([refuse("args.hosts[0].name"), () => void ran++, refuse("args.hosts[2].arch")]));
+    expect(ran).toBe(1);
+    expect(e.errors.map((x: any) => x.propertyPath)).toEqual(["args.hosts[0].name", "args.hosts[2].arch"]);
+  });
+
+  it("does nothing when every check passes, and keeps a lone error as it is", () => {
+    expect(() => collectInputErrors([() => undefined])).not.toThrow();
+    const e = thrown(() => collectInputErrors([refuse("args.a"), () => undefined]));
+    expect(pulumi.InputPropertyError.isInstance(e)).toBe(true);
+  });
+
+  it("merges errors the caller calls the same problem", () => {
+    const e = thrown(() => collectInputErrors([refuse("args.x", "for host 0"), refuse("args.x", "for host 1")], (err) => err.propertyPath));
+    expect(pulumi.InputPropertyError.isInstance(e)).toBe(true);
+    expect(e.reason).toBe("for host 0");
+  });
+});
