@@ -37,7 +37,8 @@ export function changedFiles(before: Map<string, string>, after: Map<string, str
 
 /** A detached `sleep` container under `runtime`; returns its id. */
 export async function startWorkload(host: TestHost, runtime: string): Promise<string> {
-  const r = await host.docker.cli(["run", "-d", "--network=none", `--runtime=${runtime}`, "local/busybox:latest", "sleep", "3600"]);
+  // A 1 s stop timeout: `sleep` as PID 1 ignores SIGTERM, and a dockerd restart would wait 10 s on each.
+  const r = await host.docker.cli(["run", "-d", "--stop-timeout=1", "--network=none", `--runtime=${runtime}`, "local/busybox:latest", "sleep", "3600"]);
   if (r.code !== 0) throw new Error(`docker run -d --runtime=${runtime}: ${r.stderr}`);
   return r.stdout.trim();
 }
