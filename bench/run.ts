@@ -15,7 +15,7 @@
  * Knobs: BENCH_PARTS (scale,host,fleet,disruption,trips), BENCH_SCALE_SIZES
  * (1,10,100,500), BENCH_SCALE_ROUNDS (2; sizes over 100 get
  * BENCH_SCALE_BIG_ROUNDS, 1), BENCH_HOST_ROUNDS (3), BENCH_FLEET_SIZES (1,4,8),
- * BENCH_FLEET_ROUNDS (1).
+ * BENCH_FLEET_ROUNDS (2).
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -117,7 +117,7 @@ async function main() {
         // The engine model (test/host/support/engine-model.ts) replaces directRunner once it exists.
         results.fleet = await fleetGrowth(
           mirror,
-          { sizes: numbers("BENCH_FLEET_SIZES", "1,4,8"), rounds: count("BENCH_FLEET_ROUNDS", 1), runner: directRunner, runnerName: "direct runner, not the engine model" },
+          { sizes: numbers("BENCH_FLEET_SIZES", "1,4,8"), rounds: count("BENCH_FLEET_ROUNDS", 2), runner: directRunner, runnerName: "direct runner, not the engine model" },
           log,
         );
       }

@@ -41,7 +41,7 @@ function barsPanel(r: BenchResults, x0: number, y0: number, w: number): string[]
     bars.push({ label: "package warm", ms: h.warmTotalMs, color: COLORS.package });
   }
   for (const s of r.fleet?.sizes ?? []) bars.push({ label: `fleet of ${s.hosts}`, ms: s.allVerifiedMs, color: COLORS.package });
-  const out = [text(x0, y0 - 12, "Host wall time (s), fresh host to verified", 'font-weight="bold"')];
+  const out = [text(x0, y0 - 12, "Host wall time (s): one host, and fleets deployed at once", 'font-weight="bold"')];
   if (bars.length === 0) return [...out, text(x0, y0 + 20, "(not run)")];
   const max = Math.max(...bars.map((b) => b.ms));
   bars.forEach((b, i) => {
