@@ -79,6 +79,7 @@ function machine(): MachineInfo {
       zstd: firstLine(["zstd", "--version"]),
     },
     commit: firstLine(["git", "rev-parse", "--short", "HEAD"]),
+    loadAverage: { start: os.loadavg(), end: [] },
   };
 }
 
@@ -126,13 +127,15 @@ async function main() {
     }
   }
   results.durationMs = Date.now() - t0;
+  results.machine.loadAverage.end = os.loadavg();
 
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   const svg = out.replace(/\.json$/, "") + ".svg";
   fs.writeFileSync(svg, renderChart(results));
   console.log(renderTable(tableRows(results)));
-  console.log(`\n${(results.durationMs / 1000).toFixed(0)} s on ${results.machine.cores} × ${results.machine.cpus}; wrote ${out} and ${svg}`);
+  const load = (xs: number[]) => xs.map((l) => l.toFixed(1)).join(" ");
+  console.log(`\n${(results.durationMs / 1000).toFixed(0)} s on ${results.machine.cores} × ${results.machine.cpus}, load ${load(results.machine.loadAverage.start)} → ${load(results.machine.loadAverage.end)}; wrote ${out} and ${svg}`);
 }
 
 main().catch((err) => {

@@ -63,7 +63,7 @@ export function renderChart(r: BenchResults): string {
     `<rect width="${W}" height="${H}" fill="white"/>`,
     ...scalePanel(r, 20, 40, 440, 260),
     ...barsPanel(r, 500, 40, 440),
-    text(20, H - 8, `npm run bench · ${r.startedAt.slice(0, 10)} · ${m.cores} × ${m.cpus} · Linux ${m.kernel} · Node ${m.node} · medians of interleaved runs`, 'font-size="11" fill="#555"'),
+    text(20, H - 8, `npm run bench · ${r.startedAt.slice(0, 10)} · ${m.cores} × ${m.cpus} · Linux ${m.kernel} · Node ${m.node} · load ${m.loadAverage.start[0]?.toFixed(1)} · medians of interleaved runs`, 'font-size="11" fill="#555"'),
     "</svg>",
     "",
   ].join("\n");

@@ -14,6 +14,8 @@ export interface MachineInfo {
   node: string;
   versions: Record<string, string>;
   commit: string;
+  /** 1-, 5- and 15-minute load averages when the bench started and ended: the machine is shared, figures move with it. */
+  loadAverage: { start: number[]; end: number[] };
 }
 
 export interface BenchResults {
