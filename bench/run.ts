@@ -12,6 +12,8 @@
  *   4. disruption of running containers                         bench/host/disruption.ts
  *   5. round trips per host                                     bench/program/round-trips.ts
  *
+ * `npm run bench -- --report [file.json]` re-renders the table and chart of an earlier run.
+ *
  * Knobs: BENCH_PARTS (scale,host,fleet,disruption,trips), BENCH_SCALE_SIZES
  * (1,10,100,500), BENCH_SCALE_ROUNDS (2; sizes over 100 get
  * BENCH_SCALE_BIG_ROUNDS, 1), BENCH_HOST_ROUNDS (3), BENCH_FLEET_SIZES (1,4,8),
@@ -83,7 +85,23 @@ function machine(): MachineInfo {
   };
 }
 
+/** Writes the JSON and the SVG beside it, and prints the table. */
+function publish(results: BenchResults, out: string): void {
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  const svg = out.replace(/\.json$/, "") + ".svg";
+  fs.writeFileSync(svg, renderChart(results));
+  console.log(renderTable(tableRows(results)));
+  const load = (xs: number[]) => xs.map((l) => l.toFixed(1)).join(" ");
+  console.log(`\n${(results.durationMs / 1000).toFixed(0)} s on ${results.machine.cores} × ${results.machine.cpus}, load ${load(results.machine.loadAverage.start)} → ${load(results.machine.loadAverage.end)}; wrote ${out} and ${svg}`);
+}
+
 async function main() {
+  if (process.argv[2] === "--report") {
+    // Re-render the table and chart of an earlier run without measuring again.
+    const file = path.resolve(process.argv[3] ?? path.join(__dirname, "results.json"));
+    return publish(JSON.parse(fs.readFileSync(file, "utf8")) as BenchResults, file);
+  }
   const out = path.resolve(process.argv[2] ?? path.join(__dirname, "results.json"));
   const want = parts();
   const t0 = Date.now();
@@ -129,13 +147,7 @@ async function main() {
   results.durationMs = Date.now() - t0;
   results.machine.loadAverage.end = os.loadavg();
 
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-  const svg = out.replace(/\.json$/, "") + ".svg";
-  fs.writeFileSync(svg, renderChart(results));
-  console.log(renderTable(tableRows(results)));
-  const load = (xs: number[]) => xs.map((l) => l.toFixed(1)).join(" ");
-  console.log(`\n${(results.durationMs / 1000).toFixed(0)} s on ${results.machine.cores} × ${results.machine.cpus}, load ${load(results.machine.loadAverage.start)} → ${load(results.machine.loadAverage.end)}; wrote ${out} and ${svg}`);
+  publish(results, out);
 }
 
 main().catch((err) => {
