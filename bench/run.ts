@@ -1,70 +1,156 @@
 /**
- * `npm run bench` (root, Debian): side-by-side timings on a real test host.
+ * `npm run bench [-- out.json]` (root, Debian; not part of `npm test`): what it
+ * costs to create, keep and grow a gVisor fleet with this package, each
+ * figure side by side with the alternative in the same run (interleaved,
+ * medians), since the machine is noisy. Prints one table; writes JSON
+ * (bench/results.json or the path given) and an SVG chart next to it.
  *
- * 1. Container start-to-exit, `docker run --rm … true`, runc vs runsc,
- *    interleaved so both see the same machine load; reported as medians and
- *    their ratio (what sandboxing costs a short-lived job here).
- * 2. The host steps, first run vs an unchanged re-run (what a `pulumi up`
- *    that changed nothing costs on the host).
+ *   1. program scale under the mock engine (child processes)   bench/program/scale.ts
+ *   2. host time: cold, warm, hand-written routine, floor;
+ *      bz2 vs zstd extraction                                    bench/host/host-time.ts
+ *   3. fleet growth through an EngineRunner                     bench/host/fleet-growth.ts
+ *   4. disruption of running containers                         bench/host/disruption.ts
+ *   5. round trips per host                                     bench/program/round-trips.ts
+ *
+ * `npm run bench -- --report [file.json]` re-renders the table and chart of an earlier run.
+ *
+ * Knobs: BENCH_PARTS (scale,host,fleet,disruption,trips), BENCH_SCALE_SIZES
+ * (1,10,100,500), BENCH_SCALE_ROUNDS (2; sizes over 100 get
+ * BENCH_SCALE_BIG_ROUNDS, 1), BENCH_HOST_ROUNDS (3), BENCH_FLEET_SIZES (1,4,8),
+ * BENCH_FLEET_ROUNDS (2).
  */
-import { performance } from "node:perf_hooks";
-import { startMirror, startTestHost } from "../test/host/harness";
-import { mustRun, testPlan } from "../test/host/support/steps";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { startMirror, type Mirror } from "../test/host/harness";
+import { disruption } from "./host/disruption";
+import { directRunner } from "./host/engine-runner";
+import { fleetGrowth } from "./host/fleet-growth";
+import { extraction, hostTime } from "./host/host-time";
+import { roundTrips } from "./program/round-trips";
+import { programScale } from "./program/scale";
+import { renderChart } from "./report/chart";
+import type { BenchResults, MachineInfo } from "./report/results";
+import { renderTable, tableRows } from "./report/rows";
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
+const PARTS = ["scale", "host", "fleet", "disruption", "trips"] as const;
+type Part = (typeof PARTS)[number];
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const ms = (x: number) => `${x.toFixed(0)} ms`;
+function numbers(name: string, fallback: string): number[] {
+  const raw = process.env[name] ?? fallback;
+  const xs = raw.split(",").map((s) => Number(s.trim()));
+  if (xs.length === 0 || xs.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) throw new Error(`${name}: expected positive integers up to 1000 separated by commas, got "${raw}"`);
+  return xs;
+}
+const count = (name: string, fallback: number) => numbers(name, String(fallback))[0]!;
 
-async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
-  const t0 = performance.now();
-  const value = await fn();
-  return [performance.now() - t0, value];
+function parts(): Set<Part> {
+  const raw = process.env.BENCH_PARTS ?? PARTS.join(",");
+  const want = raw.split(",").map((s) => s.trim());
+  const bad = want.filter((p) => !(PARTS as readonly string[]).includes(p));
+  if (bad.length) throw new Error(`BENCH_PARTS: unknown part ${bad.map((b) => `"${b}"`).join(", ")}; parts are ${PARTS.join(", ")}`);
+  return new Set(want as Part[]);
 }
 
-async function main() {
-  const mirror = await startMirror();
-  const host = await startTestHost();
+function firstLine(argv: string[]): string {
   try {
-    const plan = testPlan(mirror);
-    const steps = ["install", "configure-docker", "verify"] as const;
-    const first: number[] = [];
-    for (const step of steps) first.push((await timed(() => mustRun(host, plan, step)))[0]);
-    const again: number[] = [];
-    for (const step of steps) again.push((await timed(() => mustRun(host, plan, step)))[0]);
-
-    const run = async (runtime: string) => {
-      const [t, r] = await timed(() => host.docker.cli(["run", "--rm", "--network=none", `--runtime=${runtime}`, "local/busybox:latest", "true"]));
-      if (r.code !== 0) throw new Error(`docker run --runtime=${runtime}: ${r.stderr}`);
-      return t;
-    };
-    await run("runc");
-    await run("runsc"); // warm both paths once
-    const runc: number[] = [];
-    const runsc: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      runc.push(await run("runc"));
-      runsc.push(await run("runsc"));
-    }
-
-    console.log(`\ncontainer start-to-exit (docker run --rm … true), ${ROUNDS} interleaved rounds`);
-    console.log(`  runc   median ${ms(median(runc))}`);
-    console.log(`  runsc  median ${ms(median(runsc))}`);
-    console.log(`  ratio  runsc/runc = ${(median(runsc) / median(runc)).toFixed(2)}x`);
-    console.log(`\nhost steps over SSH: first run vs unchanged re-run`);
-    steps.forEach((s, i) => console.log(`  ${s.padEnd(17)} ${ms(first[i]).padStart(8)} → ${ms(again[i]).padStart(8)}  (${(again[i] / first[i]).toFixed(2)}x)`));
-    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-    console.log(`  ${"whole chain".padEnd(17)} ${ms(sum(first)).padStart(8)} → ${ms(sum(again)).padStart(8)}  (${(sum(again) / sum(first)).toFixed(2)}x)`);
-  } finally {
-    await host.stop();
-    await mirror.stop();
+    return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }).split("\n")[0]!.trim();
+  } catch {
+    return "absent";
   }
 }
 
+function machine(): MachineInfo {
+  const pkg = (name: string) => (JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`), "utf8")) as { version: string }).version;
+  return {
+    cpus: os.cpus()[0]?.model.trim() ?? "unknown",
+    cores: os.cpus().length,
+    memoryBytes: os.totalmem(),
+    kernel: os.release(),
+    os: firstLine(["sh", "-c", '. /etc/os-release && echo "$PRETTY_NAME"']),
+    node: process.versions.node,
+    versions: {
+      "@pulumi/pulumi": pkg("@pulumi/pulumi"),
+      "@pulumi/command": pkg("@pulumi/command"),
+      "@pulumi/aws": pkg("@pulumi/aws"),
+      docker: firstLine(["dockerd", "--version"]),
+      runsc: firstLine(["runsc", "--version"]),
+      openssh: firstLine(["sh", "-c", "ssh -V 2>&1"]),
+      bzip2: firstLine(["sh", "-c", "bzip2 --help 2>&1 | head -n1"]),
+      zstd: firstLine(["zstd", "--version"]),
+    },
+    commit: firstLine(["git", "rev-parse", "--short", "HEAD"]),
+    loadAverage: { start: os.loadavg(), end: [] },
+  };
+}
+
+/** Writes the JSON and the SVG beside it, and prints the table. */
+function publish(results: BenchResults, out: string): void {
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  const svg = out.replace(/\.json$/, "") + ".svg";
+  fs.writeFileSync(svg, renderChart(results));
+  console.log(renderTable(tableRows(results)));
+  const load = (xs: number[]) => xs.map((l) => l.toFixed(1)).join(" ");
+  console.log(`\n${(results.durationMs / 1000).toFixed(0)} s on ${results.machine.cores} × ${results.machine.cpus}, load ${load(results.machine.loadAverage.start)} → ${load(results.machine.loadAverage.end)}; wrote ${out} and ${svg}`);
+}
+
+async function main() {
+  if (process.argv[2] === "--report") {
+    // Re-render the table and chart of an earlier run without measuring again.
+    const file = path.resolve(process.argv[3] ?? path.join(__dirname, "results.json"));
+    return publish(JSON.parse(fs.readFileSync(file, "utf8")) as BenchResults, file);
+  }
+  const out = path.resolve(process.argv[2] ?? path.join(__dirname, "results.json"));
+  const want = parts();
+  const t0 = Date.now();
+  const log = (line: string) => console.error(`[bench ${((Date.now() - t0) / 1000).toFixed(0)}s] ${line}`);
+  const settings: Record<string, string> = { parts: [...want].join(",") };
+  for (const [k, v] of Object.entries(process.env)) if (k.startsWith("BENCH_")) settings[k] = v ?? "";
+  const results: BenchResults = { schemaVersion: 1, startedAt: new Date(t0).toISOString(), durationMs: 0, machine: machine(), settings };
+
+  if (want.has("trips")) {
+    results.roundTrips = await roundTrips();
+    log("round trips counted");
+  }
+  if (want.has("scale")) {
+    results.scale = await programScale(
+      { sizes: numbers("BENCH_SCALE_SIZES", "1,10,100,500"), rounds: count("BENCH_SCALE_ROUNDS", 2), bigSize: 100, bigRounds: count("BENCH_SCALE_BIG_ROUNDS", 1) },
+      log,
+    );
+  }
+  if (want.has("host") || want.has("fleet") || want.has("disruption")) {
+    const mirror: Mirror = await startMirror();
+    try {
+      if (want.has("host")) {
+        results.hostTime = await hostTime(mirror, count("BENCH_HOST_ROUNDS", 3), log);
+        results.extraction = await extraction(mirror, 5);
+        log("extraction compared");
+      }
+      if (want.has("disruption")) {
+        results.disruption = await disruption(mirror);
+        log("disruption measured");
+      }
+      if (want.has("fleet")) {
+        // The engine model (test/host/support/engine-model.ts) replaces directRunner once it exists.
+        results.fleet = await fleetGrowth(
+          mirror,
+          { sizes: numbers("BENCH_FLEET_SIZES", "1,4,8"), rounds: count("BENCH_FLEET_ROUNDS", 2), runner: directRunner, runnerName: "direct runner, not the engine model" },
+          log,
+        );
+      }
+    } finally {
+      await mirror.stop();
+    }
+  }
+  results.durationMs = Date.now() - t0;
+  results.machine.loadAverage.end = os.loadavg();
+
+  publish(results, out);
+}
+
 main().catch((err) => {
-  console.error(err);
+  console.error(err instanceof Error ? err.stack : err);
   process.exit(1);
 });
