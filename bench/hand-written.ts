@@ -56,7 +56,12 @@ export function handConfigure(input: HandWrittenInput): string {
 
 /** Undo step 2 (what a guide's uninstall does before restarting Docker). */
 export function handUnconfigure(): string {
-  return ["set -e", "f=/etc/docker/daemon.json", `jq 'del(.runtimes.runsc)' "$f" > "$f.tmp" && mv "$f.tmp" "$f"`, "rm -rf /usr/local/bin/runsc /usr/local/bin/containerd-shim-runsc-v1 /usr/local/bin/gvisor-bin"].join("\n");
+  return [
+    "set -e",
+    "f=/etc/docker/daemon.json",
+    `jq 'del(.runtimes.runsc)' "$f" > "$f.tmp" && mv "$f.tmp" "$f"`,
+    "rm -rf /usr/local/bin/runsc /usr/local/bin/containerd-shim-runsc-v1 /usr/local/bin/gvisor-bin",
+  ].join("\n");
 }
 
 /** The guide's restart, as a systemd host runs it (the bench restarts the test host's dockerd itself). */

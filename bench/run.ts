@@ -40,7 +40,8 @@ type Part = (typeof PARTS)[number];
 function numbers(name: string, fallback: string): number[] {
   const raw = process.env[name] ?? fallback;
   const xs = raw.split(",").map((s) => Number(s.trim()));
-  if (xs.length === 0 || xs.some((n) => !Number.isInteger(n) || n < 1 || n > 1000)) throw new Error(`${name}: expected positive integers up to 1000 separated by commas, got "${raw}"`);
+  if (xs.length === 0 || xs.some((n) => !Number.isInteger(n) || n < 1 || n > 1000))
+    throw new Error(`${name}: expected positive integers up to 1000 separated by commas, got "${raw}"`);
   return xs;
 }
 const count = (name: string, fallback: number) => numbers(name, String(fallback))[0]!;
@@ -55,7 +56,9 @@ function parts(): Set<Part> {
 
 function firstLine(argv: string[]): string {
   try {
-    return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 }).split("\n")[0]!.trim();
+    return execFileSync(argv[0]!, argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 10_000 })
+      .split("\n")[0]!
+      .trim();
   } catch {
     return "absent";
   }
@@ -93,7 +96,9 @@ function publish(results: BenchResults, out: string): void {
   fs.writeFileSync(svg, renderChart(results));
   console.log(renderTable(tableRows(results)));
   const load = (xs: number[]) => xs.map((l) => l.toFixed(1)).join(" ");
-  console.log(`\n${(results.durationMs / 1000).toFixed(0)} s on ${results.machine.cores} × ${results.machine.cpus}, load ${load(results.machine.loadAverage.start)} → ${load(results.machine.loadAverage.end)}; wrote ${out} and ${svg}`);
+  console.log(
+    `\n${(results.durationMs / 1000).toFixed(0)} s on ${results.machine.cores} × ${results.machine.cpus}, load ${load(results.machine.loadAverage.start)} → ${load(results.machine.loadAverage.end)}; wrote ${out} and ${svg}`,
+  );
 }
 
 async function main() {
@@ -116,7 +121,12 @@ async function main() {
   }
   if (want.has("scale")) {
     results.scale = await programScale(
-      { sizes: numbers("BENCH_SCALE_SIZES", "1,10,100,500"), rounds: count("BENCH_SCALE_ROUNDS", 2), bigSize: 100, bigRounds: count("BENCH_SCALE_BIG_ROUNDS", 1) },
+      {
+        sizes: numbers("BENCH_SCALE_SIZES", "1,10,100,500"),
+        rounds: count("BENCH_SCALE_ROUNDS", 2),
+        bigSize: 100,
+        bigRounds: count("BENCH_SCALE_BIG_ROUNDS", 1),
+      },
       log,
     );
   }
@@ -136,7 +146,12 @@ async function main() {
         // The engine model (test/host/support/engine-model.ts) replaces directRunner once it exists.
         results.fleet = await fleetGrowth(
           mirror,
-          { sizes: numbers("BENCH_FLEET_SIZES", "1,4,8"), rounds: count("BENCH_FLEET_ROUNDS", 2), runner: directRunner, runnerName: "direct runner, not the engine model" },
+          {
+            sizes: numbers("BENCH_FLEET_SIZES", "1,4,8"),
+            rounds: count("BENCH_FLEET_ROUNDS", 2),
+            runner: directRunner,
+            runnerName: "direct runner, not the engine model",
+          },
           log,
         );
       }

@@ -58,7 +58,8 @@ function handMethod(mirror: Mirror): Method {
   const p = plans(mirror);
   return async (host, phase) => {
     const input = phase === "uninstall" ? undefined : handInputFor(mirror, p[phase]);
-    const script = input === undefined ? handUnconfigure() : phase === "option change" ? handConfigure(input) : `${handInstall(input)}\n${handConfigure(input)}`;
+    const script =
+      input === undefined ? handUnconfigure() : phase === "option change" ? handConfigure(input) : `${handInstall(input)}\n${handConfigure(input)}`;
     const r = await host.run(script);
     if (r.code !== 0) throw new Error(`hand-written ${phase} failed: ${r.stderr}`);
     await restartDockerd(host); // the guide's `${HAND_RESTART}`

@@ -107,7 +107,9 @@ export async function hostTime(mirror: Mirror, rounds: number, log: (line: strin
   ];
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < methods.length; i++) await methods[(round + i) % methods.length]!();
-    log(`host time round ${round + 1}/${rounds}: cold ${sum(Object.values(pkg[round]!.cold)).toFixed(0)} ms, hand ${hand[round]!.totalMs.toFixed(0)} ms, floor ${floor[round]!.totalMs.toFixed(0)} ms`);
+    log(
+      `host time round ${round + 1}/${rounds}: cold ${sum(Object.values(pkg[round]!.cold)).toFixed(0)} ms, hand ${hand[round]!.totalMs.toFixed(0)} ms, floor ${floor[round]!.totalMs.toFixed(0)} ms`,
+    );
   }
   const perStep = (pick: (r: (typeof pkg)[number]) => Record<string, number>) =>
     Object.fromEntries(HOST_STEPS.map(({ step }) => [step, median(pkg.map((r) => pick(r)[step as StepName]!))]));
@@ -186,7 +188,11 @@ export async function extraction(mirror: Mirror, rounds: number): Promise<Extrac
         b.push(await one(bz2, "--bzip2"));
       }
     }
-    const med = (xs: typeof b, file: string) => ({ bytes: fs.statSync(file).size, checksumMs: median(xs.map((x) => x.checksumMs)), extractMs: median(xs.map((x) => x.extractMs)) });
+    const med = (xs: typeof b, file: string) => ({
+      bytes: fs.statSync(file).size,
+      checksumMs: median(xs.map((x) => x.checksumMs)),
+      extractMs: median(xs.map((x) => x.extractMs)),
+    });
     const bz = med(b, bz2);
     const zs = med(z, zst);
     return { rounds, zstdSource, bz2: bz, zstd: zs, extractRatio: ratio(zs.extractMs, bz.extractMs), sizeRatio: ratio(zs.bytes, bz.bytes) };
@@ -209,7 +215,9 @@ async function builtZstd(bz2: string, work: string): Promise<string> {
   fs.mkdirSync(cacheDir, { recursive: true });
   await runChecked(["tar", "-xjf", bz2, "-C", payload], { timeoutMs: 120_000 });
   const tmp = `${file}.tmp-${process.pid}`;
-  await runChecked(["sh", "-c", `tar --numeric-owner --owner=0 --group=0 -C ${shQuote(payload)} -cf - . | zstd -q -19 -T0 -o ${shQuote(tmp)}`], { timeoutMs: 300_000 });
+  await runChecked(["sh", "-c", `tar --numeric-owner --owner=0 --group=0 -C ${shQuote(payload)} -cf - . | zstd -q -19 -T0 -o ${shQuote(tmp)}`], {
+    timeoutMs: 300_000,
+  });
   fs.renameSync(tmp, file);
   return file;
 }

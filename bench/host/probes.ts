@@ -17,7 +17,9 @@ export async function dockerdState(host: TestHost): Promise<{ pid: number; reloa
 /** Files (path → mtime, inode, size) under the dirs the steps write: a re-run that rewrites nothing leaves this equal. */
 export async function fileSnapshot(host: TestHost): Promise<Map<string, string>> {
   const dirs = ["/usr/local/bin", "/etc/docker", "/etc/containerd", "/var/lib/pulumi-gvisor"];
-  const r = await host.sh(`for d in ${dirs.map(shQuote).join(" ")}; do [ -d "$d" ] && find "$d" -xdev \\( -type f -o -type l \\) -printf '%p %T@ %i %s\\n'; done; true`);
+  const r = await host.sh(
+    `for d in ${dirs.map(shQuote).join(" ")}; do [ -d "$d" ] && find "$d" -xdev \\( -type f -o -type l \\) -printf '%p %T@ %i %s\\n'; done; true`,
+  );
   if (r.code !== 0) throw new Error(`file snapshot: ${r.stderr}`);
   const files = new Map<string, string>();
   for (const line of r.stdout.trim().split("\n").filter(Boolean)) {

@@ -28,7 +28,12 @@ export const baselineProgram: ScaleProgram = async (hosts) => {
   const key = new tls.PrivateKey("fleet-ssh-key", { algorithm: "ED25519" });
   const keyPair = new aws.ec2.KeyPair("fleet-key", { publicKey: key.publicKeyOpenssh, tags: { Name: "fleet-key" } });
   const vpc = aws.ec2.getVpcOutput({ default: true });
-  const subnets = aws.ec2.getSubnetsOutput({ filters: [{ name: "vpc-id", values: [vpc.id] }, { name: "default-for-az", values: ["true"] }] });
+  const subnets = aws.ec2.getSubnetsOutput({
+    filters: [
+      { name: "vpc-id", values: [vpc.id] },
+      { name: "default-for-az", values: ["true"] },
+    ],
+  });
   const ami = aws.ssm.getParameterOutput({ name: "/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id" }).insecureValue;
   const last: pulumi.Output<string>[] = [];
   for (const name of hostNames(hosts)) {

@@ -38,7 +38,10 @@ async function build(args: HostArgs): Promise<RegisteredCommand[]> {
   const record: pulumi.ResourceTransformation = (t) => {
     const d = t.opts.dependsOn;
     const list = (d === undefined ? [] : Array.isArray(d) ? d : [d]) as pulumi.Resource[];
-    deps.set(t.name, list.map((r) => (r as unknown as { __name: string }).__name));
+    deps.set(
+      t.name,
+      list.map((r) => (r as unknown as { __name: string }).__name),
+    );
     return undefined;
   };
   const host = new Host("h", args, { transformations: [record] });

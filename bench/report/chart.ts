@@ -26,7 +26,14 @@ function scalePanel(r: BenchResults, x0: number, y0: number, w: number, h: numbe
     rows.forEach((s, i) => out.push(`<circle cx="${px(i).toFixed(1)}" cy="${py(s[key].wallMs / 1000).toFixed(1)}" r="3" fill="${COLORS[key]}"/>`));
   }
   const last = rows[rows.length - 1]!;
-  out.push(text(x0 + 40, y0 + 14, `this package (${last.ratio.wall.toFixed(2)}x time, ${last.ratio.peakRss.toFixed(2)}x RSS at ${last.hosts})`, `fill="${COLORS.package}" font-size="12"`));
+  out.push(
+    text(
+      x0 + 40,
+      y0 + 14,
+      `this package (${last.ratio.wall.toFixed(2)}x time, ${last.ratio.peakRss.toFixed(2)}x RSS at ${last.hosts})`,
+      `fill="${COLORS.package}" font-size="12"`,
+    ),
+  );
   out.push(text(x0 + 40, y0 + 30, "hand-declared baseline", `fill="${COLORS.baseline}" font-size="12"`));
   return out;
 }
@@ -63,7 +70,12 @@ export function renderChart(r: BenchResults): string {
     `<rect width="${W}" height="${H}" fill="white"/>`,
     ...scalePanel(r, 20, 40, 440, 260),
     ...barsPanel(r, 500, 40, 440),
-    text(20, H - 8, `npm run bench · ${r.startedAt.slice(0, 10)} · ${m.cores} × ${m.cpus} · Linux ${m.kernel} · Node ${m.node} · load ${m.loadAverage.start[0]?.toFixed(1)} · medians of interleaved runs`, 'font-size="11" fill="#555"'),
+    text(
+      20,
+      H - 8,
+      `npm run bench · ${r.startedAt.slice(0, 10)} · ${m.cores} × ${m.cpus} · Linux ${m.kernel} · Node ${m.node} · load ${m.loadAverage.start[0]?.toFixed(1)} · medians of interleaved runs`,
+      'font-size="11" fill="#555"',
+    ),
     "</svg>",
     "",
   ].join("\n");
