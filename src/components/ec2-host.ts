@@ -71,6 +71,7 @@ function setupOf(args: Ec2HostArgs): GvisorSetupArgs {
   return {
     version: args.version,
     mirror: args.mirror,
+    sha512: args.sha512,
     arch: args.arch,
     installDir: args.installDir,
     runsc: args.runsc,

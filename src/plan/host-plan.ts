@@ -1,7 +1,7 @@
 import { Arch, GvisorArch, gvisorArch, parseArch } from "./arch";
 import { DockerRuntimeEntry, containerdRuntimeBlock, dockerRuntimeEntry, runscToml } from "./engines";
 import { check, joinPath, show } from "./errors";
-import { ResolvedRelease, resolveRelease } from "./release";
+import { MAX_DOWNLOAD_BYTES, ResolvedRelease, Sha512Pins, parseSha512Pins, resolveRelease } from "./release";
 import { RunscFlag, RunscOptions, runscFlags } from "./runsc-options";
 import { optionalBoolean, requireAbsolutePath, requireLine } from "./text";
 
@@ -43,6 +43,12 @@ export interface HostPlanInput {
   version?: string;
   /** Release bucket base URL (internal mirror). @default DEFAULT_RELEASE_MIRROR */
   mirror?: string;
+  /**
+   * sha512 of `gvisor.tar.bz2` per arch, checked on the host in addition to the
+   * mirror's checksum file. Defaults to no pins (the mirror's checksum only).
+   * @default {}
+   */
+  sha512?: Sha512Pins;
   /** Expected CPU arch; checked on the host. @default detected on the host */
   arch?: string;
   /** Where runsc and the shim are installed. @default "/usr/local/bin" */
@@ -60,6 +66,10 @@ export interface HostPlanInput {
 /** A validated, fully defaulted plan: plain data, ready to render. */
 export interface HostPlan {
   release: ResolvedRelease;
+  /** Digests of gvisor.tar.bz2 pinned in the program, by `uname -m` arch. */
+  sha512Pins: Sha512Pins;
+  /** Largest archive or binary the install step downloads, in bytes. */
+  downloadMaxBytes: number;
   /** Expected arch, or undefined to accept the host's. */
   arch?: Arch;
   gvisorArch?: GvisorArch;
@@ -110,9 +120,10 @@ function onlyKeys(value: object, allowed: readonly string[], property: string): 
  */
 export function buildHostPlan(input: HostPlanInput, root = ""): HostPlan {
   const at = (p: string) => joinPath(root, p);
-  onlyKeys(input, ["version", "mirror", "arch", "installDir", "runsc", "docker", "containerd", "verify"], root || "args");
+  onlyKeys(input, ["version", "mirror", "sha512", "arch", "installDir", "runsc", "docker", "containerd", "verify"], root || "args");
 
   const release = resolveRelease(input, { version: at("version"), mirror: at("mirror") });
+  const sha512Pins = parseSha512Pins(input.sha512, at("sha512"), release);
   const arch = input.arch === undefined ? undefined : parseArch(input.arch, at("arch"));
   const installDir = input.installDir === undefined ? DEFAULT_INSTALL_DIR : requireAbsolutePath(input.installDir, at("installDir"));
   const runscPath = installDir === "/" ? "/runsc" : `${installDir}/runsc`;
@@ -151,6 +162,8 @@ export function buildHostPlan(input: HostPlanInput, root = ""): HostPlan {
   const platform = flags.find((f) => f.name === "platform")?.value;
   return {
     release,
+    sha512Pins,
+    downloadMaxBytes: MAX_DOWNLOAD_BYTES,
     arch,
     gvisorArch: arch === undefined ? undefined : gvisorArch(arch),
     installDir,

@@ -38,7 +38,7 @@ describe("multi-language schema of the EC2 components", () => {
     expect(Object.keys(host.inputProperties)).toEqual(
       expect.arrayContaining([
         "arch", "instanceType", "os", "amiId", "replaceOnAmiChange", "sshAllowedCidrs", "allowSshFromAnywhere", "proxy", "subnetId", "vpcId",
-        "rootVolumeSize", "iamInstanceProfile", "publicKey", "keyName", "privateKey", "tags", "version", "runsc", "docker", "containerd", "verify",
+        "rootVolumeSize", "iamInstanceProfile", "publicKey", "keyName", "privateKey", "tags", "version", "sha512", "runsc", "docker", "containerd", "verify",
       ]),
     );
     expect(host.inputProperties.os.$ref).toBe("#/types/pulumi-gvisor:index:Ec2Os");

@@ -8,11 +8,11 @@ import { Registered, flush, settle, useMocks, valueOf } from "./support/mocks";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWtleQ==\n-----END OPENSSH PRIVATE KEY-----";
 const report = {
-  schemaVersion: 1,
+  schemaVersion: 2,
   runscVersion: "release-20261020.0",
   arch: "x86_64",
   hostKernel: "6.8.0-1019-aws",
-  runtimes: [{ engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, error: null }],
+  runtimes: [{ engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, runtimePath: "/usr/local/bin/runsc", sandboxProcess: true, error: null }],
   containerd: null,
   isolated: true,
   failures: [],
@@ -79,7 +79,7 @@ describe("Host component", () => {
     expect(await valueOf(host.isolated)).toBe(true);
     expect(await valueOf(host.runscVersion)).toBe("release-20261020.0");
     const v = await valueOf(host.verification);
-    expect(v.runtimes[0]).toEqual({ engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true });
+    expect(v.runtimes[0]).toEqual({ engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, runtimePath: "/usr/local/bin/runsc", sandboxProcess: true });
     expect(v.hostKernel).not.toBe(v.runtimes[0].sandboxKernel);
     const steps = await valueOf(host.steps);
     expect(steps.install).toContain("GV_VERSION=");

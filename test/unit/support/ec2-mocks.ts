@@ -23,19 +23,21 @@ export const GENERATED_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGenera
 /** A verify report as the verify step prints it. */
 export function verifyReport(arch: string, isolated = true) {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     runscVersion: "release-20261020.0",
     arch,
     hostKernel: "6.8.0-1019-aws",
     runtimes: [
       isolated
-        ? { engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, error: null }
+        ? { engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, runtimePath: "/usr/local/bin/runsc", sandboxProcess: true, error: null }
         : {
             engine: "docker",
             name: "runsc",
             ran: true,
             sandboxKernel: "6.8.0-1019-aws",
             kallsymsHidden: false,
+            runtimePath: "/usr/local/bin/runsc",
+            sandboxProcess: true,
             error: "the container reports the host kernel 6.8.0-1019-aws, so it is not running under gVisor",
           },
     ],
