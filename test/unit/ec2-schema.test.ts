@@ -45,7 +45,7 @@ describe("multi-language schema of the EC2 components", () => {
     expect(host.inputProperties.replaceOnAmiChange.plain).toBe(true);
     expect(host.inputProperties.sshAllowedCidrs).toMatchObject({ type: "array", items: { type: "string" } });
     expect(Object.keys(host.properties).sort()).toEqual(
-      ["ami", "arch", "instanceId", "instanceType", "isolated", "privateIp", "privateKey", "publicIp", "runscVersion", "securityGroupId", "sshHost", "sshUser", "verification"],
+      ["ami", "arch", "hostPublicKey", "instanceId", "instanceType", "isolated", "privateIp", "privateKey", "publicIp", "runscVersion", "securityGroupId", "sshHost", "sshUser", "verification"],
     );
     expect(host.properties.verification.$ref).toBe("#/types/pulumi-gvisor:index:Verification");
     expect(schema.types["pulumi-gvisor:index:Ec2Os"].enum.map((e: { value: string }) => e.value)).toEqual(["ubuntu-24.04", "al2023"]);

@@ -19,6 +19,9 @@ export const SUBNET_VPC = { id: "vpc-0e0e0e0e0e0e0e0e0", cidrBlock: "10.20.0.0/1
 export const DEFAULT_SUBNETS = ["subnet-0bbbbbbbbbbbbbbbb", "subnet-0aaaaaaaaaaaaaaaa", "subnet-0cccccccccccccccc"];
 export const GENERATED_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZ2VuZXJhdGVkLWtleQ==\n-----END OPENSSH PRIVATE KEY-----\n";
 export const GENERATED_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGenerated pulumi-gvisor";
+/** What the mock tls provider returns for a host key (resources named `*-host-key`). */
+export const GENERATED_HOST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\naG9zdC1rZXktbGluZS0x\naG9zdC1rZXktbGluZS0y\n-----END OPENSSH PRIVATE KEY-----\n";
+export const GENERATED_HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey";
 
 /** A verify report as the verify step prints it. */
 export function verifyReport(arch: string, isolated = true) {
@@ -106,10 +109,13 @@ export function useEc2Mocks(opts: Ec2WorldOptions = {}): Ec2World {
             case "aws:ec2/keyPair:KeyPair":
               state.keyName = `${args.name}-kp`;
               break;
-            case "tls:index/privateKey:PrivateKey":
-              state.privateKeyOpenssh = GENERATED_KEY;
-              state.publicKeyOpenssh = GENERATED_PUBLIC_KEY;
+            case "tls:index/privateKey:PrivateKey": {
+              const hostKey = args.name.endsWith("-host-key");
+              state.privateKeyOpenssh = hostKey ? GENERATED_HOST_KEY : GENERATED_KEY;
+              // The tls provider ends public keys with a newline (the host key shows it is trimmed).
+              state.publicKeyOpenssh = hostKey ? `${GENERATED_HOST_PUBLIC_KEY}\n` : GENERATED_PUBLIC_KEY;
               break;
+            }
             case "command:remote:Command": {
               if (args.name.endsWith("-verify")) {
                 const host = args.name.replace(/-verify$/, "");
