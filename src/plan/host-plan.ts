@@ -91,8 +91,13 @@ export interface HostPlan {
   verify: { image: string; enforce: boolean };
 }
 
-/** A small image that has sh, uname and head; pinned by tag. */
-export const DEFAULT_VERIFY_IMAGE = "docker.io/library/busybox:1.36.1";
+/**
+ * A small image that has sh, uname and head, pinned by digest so a re-pointed
+ * tag cannot change what verify runs. The digest is the multi-arch index of
+ * `busybox:1.36.1` (x86_64 and arm64), as several independent public projects
+ * pin it; the tag stays in the reference for readers.
+ */
+export const DEFAULT_VERIFY_IMAGE = "docker.io/library/busybox:1.36.1@sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662";
 export const DEFAULT_INSTALL_DIR = "/usr/local/bin";
 export const STATE_DIR = "/var/lib/pulumi-gvisor";
 
