@@ -10,6 +10,7 @@ import { parse as parseToml } from "smol-toml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EksNodeGroupInput, buildEksNodeGroupPlan } from "../../src/plan/eks";
 import { SMOKE_TEST_SCRIPT } from "../../src/plan/kubernetes";
+import { DEFAULT_GVISOR_VERSION } from "../../src/plan/release";
 import { renderEksNodeUserData } from "../../src/scripts/node-user-data";
 import { parseMultipart } from "../unit/support/mime";
 
@@ -96,10 +97,10 @@ describe("node bootstrap part, run as root against a local release mirror", () =
     execFileSync("tar", ["-cjf", join(work, "gvisor.tar.bz2"), "-C", release, "runsc", "containerd-shim-runsc-v1"]);
     const archive = readFileSync(join(work, "gvisor.tar.bz2"));
     const sum = createHash("sha512").update(archive).digest("hex");
-    files.set("/good/release/20261020.0/x86_64/gvisor.tar.bz2", archive);
-    files.set("/good/release/20261020.0/x86_64/gvisor.tar.bz2.sha512", Buffer.from(`${sum}  gvisor.tar.bz2\n`));
-    files.set("/bad/release/20261020.0/x86_64/gvisor.tar.bz2", archive);
-    files.set("/bad/release/20261020.0/x86_64/gvisor.tar.bz2.sha512", Buffer.from(`${"0".repeat(128)}  gvisor.tar.bz2\n`));
+    files.set(`/good/release/${DEFAULT_GVISOR_VERSION}/x86_64/gvisor.tar.bz2`, archive);
+    files.set(`/good/release/${DEFAULT_GVISOR_VERSION}/x86_64/gvisor.tar.bz2.sha512`, Buffer.from(`${sum}  gvisor.tar.bz2\n`));
+    files.set(`/bad/release/${DEFAULT_GVISOR_VERSION}/x86_64/gvisor.tar.bz2`, archive);
+    files.set(`/bad/release/${DEFAULT_GVISOR_VERSION}/x86_64/gvisor.tar.bz2.sha512`, Buffer.from(`${"0".repeat(128)}  gvisor.tar.bz2\n`));
     server = createServer((req, res) => {
       const body = files.get(req.url ?? "");
       res.writeHead(body ? 200 : 404);
