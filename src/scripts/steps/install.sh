@@ -151,15 +151,13 @@ download() {
   fi
   dl_to=$(gv_url_for_humans "$dl_location" | tr -d ' \r')
   case $downloader:$dl_code:$dl_url in
-    wget:3??:*)
-      gv_die "$dl_shown redirects to ${dl_to:-another address}, and wget cannot be held to https across redirects, so this host follows none" \
-        "install curl on the host, or set the mirror to the final address" ;;
-    curl:3??:https:*)
-      gv_die "$dl_shown redirects to an address that is not https; the checksum and the archive must both come over https" \
-        "fix the redirect, or set the mirror to the final address" ;;
-    curl:3??:*)
-      gv_die "$dl_shown redirects to ${dl_to:-another address}; a plain-http mirror (loopback only) may not redirect at all" \
-        "set the mirror to the final address" ;;
+    wget:3??:*) dl_why="wget cannot be held to https across redirects, so this host follows none; install curl on the host, or" ;;
+    curl:3??:https:*) dl_why="the new address is not https; fix the redirect, or" ;;
+    curl:3??:*) dl_why="a plain-http mirror (loopback only) may not redirect at all;" ;;
+    *) dl_why='' ;;
+  esac
+  [ -z "$dl_why" ] || gv_die "$dl_shown redirects to ${dl_to:-another address}" "$dl_why set the mirror to the final address"
+  case $downloader:$dl_code:$dl_url in
     curl:2??:* | wget:2??:*) [ "$dl_rc" -ne 0 ] || return 0 ;;
     curl:404:* | wget:404:*) [ "$dl_may404" != may404 ] || return 0 ;;
   esac

@@ -1049,23 +1049,19 @@ GV_PY
 }
 
 # ---------------------------------------------------------------------------
-# Downloads and release checks (used by the install step)
+# Downloads and release checks (install step)
 
-# gv_url_for_humans URL: URL fit for a message: any user:password@ replaced by
-# ***@, control characters dropped, at most 300 characters.
+# gv_url_for_humans URL: URL for a message: no user:password@, no control characters.
 gv_url_for_humans() {
   printf '%s\n' "$1" | head -n 1 | tr -d '\000-\037\177' |
     sed 's|^\([A-Za-z][A-Za-z0-9+.-]*://\)[^/?#]*@|\1***@|' | cut -c 1-300
 }
 
-# gv_space_report DIR: the free space of DIR's filesystem, in words.
+# gv_space_report DIR: free space of DIR's filesystem, in words.
 gv_space_report() {
-  gv__free=$(df -Pk "$1" 2>/dev/null | awk 'NR == 2 { print $4 }') || gv__free='?'
-  if [ "${gv__free:-?}" != '?' ] && [ "$gv__free" -lt 1024 ]; then
-    printf 'no space left on device (%s KiB free)\n' "$gv__free"
-  else
-    printf 'write error (%s KiB free)\n' "${gv__free:-?}"
-  fi
+  gv__free=$(df -Pk "$1" 2>/dev/null | awk 'NR == 2 { print $4 }') || gv__free=''
+  [ "${gv__free:-9999}" -ge 1024 ] || printf 'no space left on device, '
+  printf '%s KiB free\n' "${gv__free:-?}"
 }
 
 # gv_kernel_at_least MAJOR.MINOR: true when uname -r is that or newer.
