@@ -14,7 +14,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseInstanceType } from "./plan/ec2";
 import { GKE_SANDBOX } from "./plan/kubernetes";
-import { Verification } from "./plan/verification";
+import { VERIFICATION_SCHEMA_VERSION, Verification } from "./plan/verification";
 
 /** What the mocks answer; every field has a default. */
 export interface GvisorMocksOptions {
@@ -63,8 +63,25 @@ export function fakeVerification(arch: string, isolated: boolean, runscVersion: 
     hostKernel,
     runtimes: [
       isolated
-        ? { engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true }
-        : { engine: "docker", name: "runsc", ran: true, sandboxKernel: hostKernel, kallsymsHidden: false, error },
+        ? {
+            engine: "docker",
+            name: "runsc",
+            ran: true,
+            sandboxKernel: "4.4.0",
+            kallsymsHidden: true,
+            runtimePath: "/usr/local/bin/runsc",
+            sandboxProcess: true,
+          }
+        : {
+            engine: "docker",
+            name: "runsc",
+            ran: true,
+            sandboxKernel: hostKernel,
+            kallsymsHidden: false,
+            runtimePath: "/usr/local/bin/runsc",
+            sandboxProcess: false,
+            error,
+          },
     ],
     isolated,
     failures: isolated ? [] : [`docker/runsc: ${error}`],
@@ -74,7 +91,7 @@ export function fakeVerification(arch: string, isolated: boolean, runscVersion: 
 const DEFAULT_VPC = { id: "vpc-0d0d0d0d0d0d0d0d0", cidrBlock: "172.31.0.0/16" };
 const DEFAULT_SUBNETS = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb", "subnet-0cccccccccccccccc"];
 const FAKE_PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZS1rZXktZm9yLXRlc3Rz\n-----END OPENSSH PRIVATE KEY-----\n";
-const FAKE_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests pulumi-gvisor";
+const FAKE_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZha2Uta2V5LWZvci10ZXN0cy0tLS0tLS0tLS0tLS0t pulumi-gvisor";
 
 /**
  * Mocks that answer the lookups and provider outputs pulumi-gvisor's
@@ -98,7 +115,10 @@ export function gvisorMocks(options: GvisorMocksOptions = {}): pulumi.runtime.Mo
         if (!args.name.endsWith("-verify")) return { id, state: { ...args.inputs, stdout: "{}", stderr: "" } };
         const host = args.name.slice(0, -"-verify".length);
         const report = fakeVerification(archByHost.get(host) ?? "x86_64", !notIsolated.has(host), runscVersion);
-        return { id, state: { ...args.inputs, stdout: JSON.stringify(report), stderr: "" } };
+        return {
+          id,
+          state: { ...args.inputs, stdout: JSON.stringify({ schemaVersion: VERIFICATION_SCHEMA_VERSION, containerd: null, ...report }), stderr: "" },
+        };
       }
       case "aws:ec2/instance:Instance": {
         instances += 1;

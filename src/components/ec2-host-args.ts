@@ -48,12 +48,13 @@ export interface Ec2HostArgs extends GvisorSetupArgs {
   /**
    * CIDR blocks allowed to reach SSH (port 22), IPv4 or IPv6, e.g.
    * `["203.0.113.4/32"]`. Required unless `proxy` is given. Blocks wider than
-   * /8 (IPv4) or /16 (IPv6), such as `0.0.0.0/0`, need `allowSshFromAnywhere`.
-   * Defaults to the VPC's IPv4 CIDR when `proxy` is given; required otherwise.
+   * /16 (IPv4) or /48 (IPv6), such as `0.0.0.0/0` or `10.0.0.0/8`, need
+   * `allowSshFromAnywhere`. Defaults to the VPC's IPv4 CIDR when `proxy` is
+   * given; required otherwise.
    * @default with `proxy`: the VPC's IPv4 CIDR; otherwise required
    */
   sshAllowedCidrs?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Accept SSH from `0.0.0.0/0`, `::/0` or other very wide blocks. Defaults to `false`. @default false */
+  /** Accept SSH from `0.0.0.0/0`, `::/0` or other blocks wider than /16 (IPv4) or /48 (IPv6). Defaults to `false`. @default false */
   allowSshFromAnywhere?: pulumi.Input<boolean>;
   /**
    * A bastion to reach the host through. The host is then private (no public

@@ -71,6 +71,7 @@ function setupOf(args: Ec2HostArgs): GvisorSetupArgs {
   return {
     version: args.version,
     mirror: args.mirror,
+    sha512: args.sha512,
     arch: args.arch,
     installDir: args.installDir,
     runsc: args.runsc,
@@ -125,6 +126,18 @@ export function ec2HostNetwork(
     .all([subnets.ids, vpc.id, ec2])
     .apply(([ids, id, p]) => asInputError(() => pickDefaultSubnet(ids, id, p.availabilityZone, `${root}.subnetId`)));
   return { subnetId, vpcId: vpc.id, vpcCidr: wantVpcCidr ? vpc.cidrBlock : undefined };
+}
+
+/**
+ * The instance's user data: a cloud-config that installs the given ED25519
+ * host key (cloud-init's ssh module writes `ssh_keys` to
+ * /etc/ssh/ssh_host_ed25519_key{,.pub}) and removes the image's own keys, so
+ * sshd presents exactly the key the connection pins. The text holds the
+ * private key: keep it secret. @internal
+ */
+export function hostKeyCloudConfig(privateKeyOpenssh: string, publicKeyOpenssh: string): string {
+  const block = privateKeyOpenssh.trim().split("\n").map((line) => `    ${line.trim()}`);
+  return ["#cloud-config", "ssh_deletekeys: true", "ssh_genkeytypes: []", "ssh_keys:", "  ed25519_private: |", ...block, `  ed25519_public: ${JSON.stringify(publicKeyOpenssh.trim())}`, ""].join("\n");
 }
 
 /** Both plans of one EC2 host: the machine and the gVisor setup on it. */
@@ -188,6 +201,8 @@ export class Ec2Host extends pulumi.ComponentResource {
   public readonly securityGroupId: pulumi.Output<string>;
   /** The generated SSH private key (OpenSSH format, secret); empty when a key was given. */
   public readonly privateKey: pulumi.Output<string>;
+  /** The instance's SSH host key (`ssh-ed25519 AAAA…`), generated here and pinned by every step; add it to known_hosts. */
+  public readonly hostPublicKey: pulumi.Output<string>;
   /** What the verify step measured on the host. */
   public readonly verification: pulumi.Output<Verification>;
   /** True when every enabled runtime ran a sandbox with its own kernel. */
@@ -262,6 +277,13 @@ export class Ec2Host extends pulumi.ComponentResource {
       keyName = new aws.ec2.KeyPair(`${name}-key`, { publicKey, tags: tagged("key") }, parent).keyName;
     }
 
+    // The instance's SSH host key, made here and installed by cloud-init, so
+    // every step (destroy included) can pin it from the first dial: without
+    // hostKey the provider checks no host key at all.
+    const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, { parent: this, additionalSecretOutputs: ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"] });
+    const hostPublicKey = hostKey.publicKeyOpenssh.apply((k) => k.trim());
+    const userData = pulumi.secret(pulumi.all([hostKey.privateKeyOpenssh, hostPublicKey]).apply(([priv, pub]) => hostKeyCloudConfig(priv, pub)));
+
     const ami = args.amiId !== undefined ? pulumi.output(args.amiId) : aws.ssm.getParameterOutput({ name: ec2.apply((p) => p.amiParameter as string) }, parent).insecureValue;
 
     const instance = new aws.ec2.Instance(
@@ -274,6 +296,7 @@ export class Ec2Host extends pulumi.ComponentResource {
         associatePublicIpAddress: ec2.apply((p) => p.associatePublicIpAddress),
         keyName,
         iamInstanceProfile: args.iamInstanceProfile === undefined ? undefined : ec2.apply((p) => p.iamInstanceProfile as string),
+        userData,
         metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
         rootBlockDevice: {
           encrypted: true,
@@ -297,6 +320,7 @@ export class Ec2Host extends pulumi.ComponentResource {
       host: address,
       user: ec2.apply((p) => p.loginUser),
       privateKey: connectionKey,
+      hostKey: hostPublicKey,
       proxy: args.proxy,
       dialErrorLimit: ec2.apply((p) => p.sshDialErrorLimit),
       perDialTimeout: PER_DIAL_TIMEOUT,
@@ -323,6 +347,7 @@ export class Ec2Host extends pulumi.ComponentResource {
     this.sshHost = address;
     this.securityGroupId = securityGroup.id;
     this.privateKey = generatedKey ?? pulumi.secret("");
+    this.hostPublicKey = hostPublicKey;
     this.verification = host.verification;
     this.isolated = host.isolated;
     this.runscVersion = host.runscVersion;
@@ -338,6 +363,7 @@ export class Ec2Host extends pulumi.ComponentResource {
       sshHost: this.sshHost,
       securityGroupId: this.securityGroupId,
       privateKey: this.privateKey,
+      hostPublicKey: this.hostPublicKey,
       verification: this.verification,
       isolated: this.isolated,
       runscVersion: this.runscVersion,

@@ -168,6 +168,14 @@ export interface VerifyArgs {
   enforce?: pulumi.Input<boolean>;
 }
 
+/** sha512 digests of `gvisor.tar.bz2` pinned per arch (`uname -m` names). */
+export interface Sha512PinArgs {
+  /** Digest for x86_64 hosts. Defaults to none (the mirror's checksum only). @default none */
+  x86_64?: pulumi.Input<string>;
+  /** Digest for aarch64 (Graviton) hosts. Defaults to none (the mirror's checksum only). @default none */
+  aarch64?: pulumi.Input<string>;
+}
+
 /** What gVisor setup a host gets; shared by Host, Ec2Host and fleets. */
 export interface GvisorSetupArgs {
   /**
@@ -179,6 +187,17 @@ export interface GvisorSetupArgs {
   version?: pulumi.Input<string>;
   /** Base URL of a release mirror laid out like gVisor's bucket (https; plain http only on loopback). Defaults to gVisor's public release bucket. @default gVisor's public bucket */
   mirror?: pulumi.Input<string>;
+  /**
+   * The sha512 of the release's `gvisor.tar.bz2` per arch (128 hex digits, the
+   * first word of `gvisor.tar.bz2.sha512` from gVisor's own bucket), checked on
+   * the host in addition to the mirror's checksum file: the mirror's checksum
+   * comes from the same server as the archive, so only a digest pinned here
+   * stops a mirror that serves a bad archive with a matching checksum. A
+   * pinned host downloads `gvisor.tar.bz2` (not `.zstd`). Needs a release
+   * after 20260817.0. Defaults to no pins (the mirror's checksum only).
+   * @default {}
+   */
+  sha512?: pulumi.Input<Sha512PinArgs>;
   /** Expected CPU arch (`x86_64` | `arm64`); the install step refuses a host of another arch. Defaults to none: whatever the host is. @default detected on the host */
   arch?: pulumi.Input<string>;
   /** Absolute directory for `runsc`, `containerd-shim-runsc-v1` and `gvisor-bin/`. Defaults to `/usr/local/bin`. @default "/usr/local/bin" */

@@ -31,6 +31,7 @@ export function setupPlanInput(args: pulumi.Unwrap<GvisorSetupArgs>): HostPlanIn
   return compact({
     version: args.version,
     mirror: args.mirror,
+    sha512: args.sha512 === undefined ? undefined : compact(args.sha512),
     arch: args.arch,
     installDir: args.installDir,
     runsc: args.runsc === undefined ? undefined : compact(args.runsc),

@@ -230,8 +230,12 @@ export function parseCidr(value: unknown, property: string): Cidr {
   return { cidr: text, family: 6, prefix };
 }
 
-/** The narrowest prefixes that still count as "open to the internet" (0.0.0.0/0 is /0; /7 still covers 32 million addresses). */
-const WIDE_PREFIX = { 4: 8, 6: 16 } as const;
+/**
+ * The widest SSH source blocks accepted without `allowSshFromAnywhere`: an
+ * IPv4 /16 (65,536 addresses, a large office or VPC) and an IPv6 /48 (one
+ * site). Anything wider is open to far more machines than need SSH.
+ */
+export const WIDEST_SSH_PREFIX = { 4: 16, 6: 48 } as const;
 
 /** SSH sources, split by family, as the security group takes them. */
 export interface SshIngress {
@@ -240,8 +244,8 @@ export interface SshIngress {
 }
 
 /**
- * Validates the CIDR blocks allowed to reach SSH. Blocks wider than /8 (IPv4)
- * or /16 (IPv6), 0.0.0.0/0 and ::/0 among them, are refused unless
+ * Validates the CIDR blocks allowed to reach SSH. Blocks wider than /16 (IPv4)
+ * or /48 (IPv6), 0.0.0.0/0 and ::/0 among them, are refused unless
  * `allowAnywhere` is true: SSH open to the internet is an explicit choice.
  */
 export function sshIngress(cidrs: unknown, allowAnywhere: unknown, paths: { cidrs: string; allowAnywhere: string }): SshIngress {
@@ -259,12 +263,14 @@ export function sshIngress(cidrs: unknown, allowAnywhere: unknown, paths: { cidr
     const c = parseCidr(value, at);
     check(!seen.has(c.cidr), at, `${show(c.cidr)} is listed twice`);
     seen.add(c.cidr);
-    if (c.prefix < WIDE_PREFIX[c.family] && allowAnywhere !== true) {
-      const what = c.prefix === 0 ? "opens SSH to the whole internet" : `covers a large part of the internet (a /${c.prefix})`;
+    const widest = WIDEST_SSH_PREFIX[c.family];
+    if (c.prefix < widest && allowAnywhere !== true) {
+      const addresses = c.family === 4 ? (2 ** (32 - c.prefix)).toLocaleString("en-US") : `2^${128 - c.prefix}`;
+      const what = c.prefix === 0 ? "opens SSH to the whole internet" : `opens SSH to ${addresses} addresses (a /${c.prefix}; at most /${widest} is accepted for IPv${c.family})`;
       check(
         false,
         at,
-        `${show(c.cidr)} ${what}: list the addresses that need SSH (e.g. your own as "203.0.113.4/32"), use a bastion (proxy), or set ${paths.allowAnywhere} = true to accept the risk`,
+        `${show(c.cidr)} ${what}: list the addresses or networks that need SSH (e.g. your own as "203.0.113.4/32", an office as a /24), use a bastion (proxy), or set ${paths.allowAnywhere} = true to accept the risk`,
       );
     }
     (c.family === 4 ? out.ipv4 : out.ipv6).push(c.cidr);

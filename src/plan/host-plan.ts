@@ -1,7 +1,7 @@
 import { Arch, GvisorArch, gvisorArch, parseArch } from "./arch";
 import { DockerRuntimeEntry, containerdRuntimeBlock, dockerRuntimeEntry, runscToml } from "./engines";
 import { check, joinPath, show } from "./errors";
-import { ResolvedRelease, resolveRelease } from "./release";
+import { MAX_DOWNLOAD_BYTES, ResolvedRelease, Sha512Pins, parseSha512Pins, resolveRelease } from "./release";
 import { RunscFlag, RunscOptions, runscFlags } from "./runsc-options";
 import { optionalBoolean, requireAbsolutePath, requireLine } from "./text";
 
@@ -43,6 +43,12 @@ export interface HostPlanInput {
   version?: string;
   /** Release bucket base URL (internal mirror). @default DEFAULT_RELEASE_MIRROR */
   mirror?: string;
+  /**
+   * sha512 of `gvisor.tar.bz2` per arch, checked on the host in addition to the
+   * mirror's checksum file. Defaults to no pins (the mirror's checksum only).
+   * @default {}
+   */
+  sha512?: Sha512Pins;
   /** Expected CPU arch; checked on the host. @default detected on the host */
   arch?: string;
   /** Where runsc and the shim are installed. @default "/usr/local/bin" */
@@ -60,6 +66,10 @@ export interface HostPlanInput {
 /** A validated, fully defaulted plan: plain data, ready to render. */
 export interface HostPlan {
   release: ResolvedRelease;
+  /** Digests of gvisor.tar.bz2 pinned in the program, by `uname -m` arch. */
+  sha512Pins: Sha512Pins;
+  /** Largest archive or binary the install step downloads, in bytes. */
+  downloadMaxBytes: number;
   /** Expected arch, or undefined to accept the host's. */
   arch?: Arch;
   gvisorArch?: GvisorArch;
@@ -81,9 +91,13 @@ export interface HostPlan {
   verify: { image: string; enforce: boolean };
 }
 
-/** A small image that has sh, uname and head; pinned by tag. */
-export const DEFAULT_VERIFY_IMAGE = "docker.io/library/busybox:1.36.1";
-/** Where runsc, the shim and `gvisor-bin/` are installed when `installDir` is not given. */
+/**
+ * A small image that has sh, uname and head, pinned by digest so a re-pointed
+ * tag cannot change what verify runs. The digest is the multi-arch index of
+ * `busybox:1.36.1` (x86_64 and arm64), as several independent public projects
+ * pin it; the tag stays in the reference for readers.
+ */
+export const DEFAULT_VERIFY_IMAGE = "docker.io/library/busybox:1.36.1@sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662";
 export const DEFAULT_INSTALL_DIR = "/usr/local/bin";
 export const STATE_DIR = "/var/lib/pulumi-gvisor";
 
@@ -111,9 +125,10 @@ function onlyKeys(value: object, allowed: readonly string[], property: string): 
  */
 export function buildHostPlan(input: HostPlanInput, root = ""): HostPlan {
   const at = (p: string) => joinPath(root, p);
-  onlyKeys(input, ["version", "mirror", "arch", "installDir", "runsc", "docker", "containerd", "verify"], root || "args");
+  onlyKeys(input, ["version", "mirror", "sha512", "arch", "installDir", "runsc", "docker", "containerd", "verify"], root || "args");
 
   const release = resolveRelease(input, { version: at("version"), mirror: at("mirror") });
+  const sha512Pins = parseSha512Pins(input.sha512, at("sha512"), release);
   const arch = input.arch === undefined ? undefined : parseArch(input.arch, at("arch"));
   const installDir = input.installDir === undefined ? DEFAULT_INSTALL_DIR : requireAbsolutePath(input.installDir, at("installDir"));
   const runscPath = installDir === "/" ? "/runsc" : `${installDir}/runsc`;
@@ -152,6 +167,8 @@ export function buildHostPlan(input: HostPlanInput, root = ""): HostPlan {
   const platform = flags.find((f) => f.name === "platform")?.value;
   return {
     release,
+    sha512Pins,
+    downloadMaxBytes: MAX_DOWNLOAD_BYTES,
     arch,
     gvisorArch: arch === undefined ? undefined : gvisorArch(arch),
     installDir,

@@ -200,6 +200,16 @@ export function runscFlags(options: RunscOptions | undefined, path = "runsc"): R
     const value = typeof raw === "boolean" || typeof raw === "number" ? String(raw) : raw;
     flags.push({ name, value: requireWord(value, at) });
   }
+  const words = flagWords(flags);
+  const total = words.reduce((n, w) => n + Buffer.byteLength(w) + 1, 0);
+  if (total > MAX_RUNSC_FLAGS_BYTES) {
+    const largest = flags.reduce((a, b) => (Buffer.byteLength(b.value) > Buffer.byteLength(a.value) ? b : a));
+    check(
+      false,
+      path,
+      `the runsc flags add up to ${total} bytes, more than the ${MAX_RUNSC_FLAGS_BYTES} that fit: every flag is passed on every runsc call and repeated in the host steps, where the kernel refuses over-long arguments ("Argument list too long"); shorten the values (the longest is --${largest.name}, ${Buffer.byteLength(largest.value)} bytes)`,
+    );
+  }
   return flags;
 }
 
@@ -209,6 +219,12 @@ export function runscCgroupMode(flags: readonly RunscFlag[]): RunscCgroupMode {
   if (flag === undefined) return RunscCgroupMode.Auto;
   return flag.value === "true" ? RunscCgroupMode.Systemd : RunscCgroupMode.Cgroupfs;
 }
+/**
+ * The most bytes all runsc flags may take together (`--name=value` words and
+ * the spaces between them). They travel in daemon.json, runsc.toml and
+ * several times in the step text, and each runsc call passes them all.
+ */
+export const MAX_RUNSC_FLAGS_BYTES = 8 * 1024;
 
 /** The flags as runsc command-line words: `--name=value`. */
 export function flagWords(flags: readonly RunscFlag[]): string[] {

@@ -10,6 +10,18 @@ export interface RuntimeVerification {
   sandboxKernel: string;
   /** Whether /proc/kallsyms was unreadable inside the sandbox. */
   kallsymsHidden: boolean;
+  /**
+   * Host-side evidence: the executable the engine has registered under `name`
+   * (`docker info`), which must be the installed runsc. Empty when the engine
+   * reports none (or for containerd, which verify checks at config level).
+   */
+  runtimePath: string;
+  /**
+   * Host-side evidence: while the probe container ran, a host process whose
+   * `/proc/PID/exe` is the installed runsc (or a gvisor-bin/ sidecar) served
+   * that container. What the image prints can be faked; this cannot.
+   */
+  sandboxProcess: boolean;
   /** Why the runtime failed, when it did. */
   error?: string;
 }
@@ -21,6 +33,9 @@ export interface ContainerdVerification {
   /** Whether containerd's own config dump shows the runsc runtime. */
   runtimeConfigured: boolean;
 }
+
+/** The shape version of the verify step's document; bumped whenever fields are added or change. */
+export const VERIFICATION_SCHEMA_VERSION = 2;
 
 /** The verify step's report, measured on the host. */
 export interface Verification {
@@ -64,9 +79,9 @@ function record(value: unknown, where: string): Record<string, unknown> {
 }
 
 /**
- * Parses the verify step's stdout: exactly one JSON object. Unknown fields
- * are ignored (newer hosts may report more); missing required ones are an
- * error that says which.
+ * Parses the verify step's stdout: exactly one JSON object of
+ * {@link VERIFICATION_SCHEMA_VERSION}. Unknown fields are ignored; missing
+ * required ones, or another schema version, are an error that says which.
  */
 export function parseVerification(stdout: string): Verification {
   let doc: unknown;
@@ -77,6 +92,11 @@ export function parseVerification(stdout: string): Verification {
     throw new VerificationParseError(`expected one JSON object, got ${JSON.stringify(head)}`);
   }
   const top = record(doc, "the document");
+  if (top.schemaVersion !== VERIFICATION_SCHEMA_VERSION) {
+    throw new VerificationParseError(
+      `schemaVersion must be ${VERIFICATION_SCHEMA_VERSION} (the verify step of this package version), got ${JSON.stringify(top.schemaVersion) ?? "nothing"}`,
+    );
+  }
   if (!Array.isArray(top.runtimes)) throw new VerificationParseError("runtimes must be an array");
   if (!Array.isArray(top.failures) || top.failures.some((f) => typeof f !== "string")) {
     throw new VerificationParseError("failures must be an array of strings");
@@ -91,6 +111,8 @@ export function parseVerification(stdout: string): Verification {
       ran: field<boolean>(rt, "ran", "boolean", where),
       sandboxKernel: field<string>(rt, "sandboxKernel", "string", where),
       kallsymsHidden: field<boolean>(rt, "kallsymsHidden", "boolean", where),
+      runtimePath: field<string>(rt, "runtimePath", "string", where),
+      sandboxProcess: field<boolean>(rt, "sandboxProcess", "boolean", where),
       ...(error === undefined ? {} : { error }),
     };
   });

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { HostPlan } from "../plan/host-plan";
 import { flagWords } from "../plan/runsc-options";
+import { stripComments } from "./minify";
 import { pruneLib } from "./prune";
 import { shellAssignment } from "./quote";
 import { STEP_VARIABLE_ORDER, StepVariables } from "./variables";
@@ -22,7 +23,19 @@ export type StepName = (typeof STEPS)[number] | "engine";
  */
 export const STEP_INPUTS: Readonly<Record<StepName, readonly (keyof StepVariables)[]>> = {
   engine: ["GV_STEP", "GV_STATE_DIR", "GV_DOCKER_ENABLED", "GV_CONTAINERD_ENABLED"],
-  install: ["GV_STEP", "GV_VERSION", "GV_RELEASE_URL", "GV_LAYOUT", "GV_ARCH", "GV_INSTALL_DIR", "GV_STATE_DIR"],
+  install: [
+    "GV_STEP",
+    "GV_VERSION",
+    "GV_RELEASE_URL",
+    "GV_LAYOUT",
+    "GV_ARCHIVES",
+    "GV_SHA512_PINS",
+    "GV_KERNEL_FLOOR",
+    "GV_DOWNLOAD_MAX_BYTES",
+    "GV_ARCH",
+    "GV_INSTALL_DIR",
+    "GV_STATE_DIR",
+  ],
   "configure-docker": [
     "GV_STEP",
     "GV_INSTALL_DIR",
@@ -88,6 +101,12 @@ export function stepVariables(plan: HostPlan, step: StepName): StepVariables {
     GV_VERSION: plan.release.version,
     GV_RELEASE_URL: plan.release.baseUrl,
     GV_LAYOUT: plan.release.layout,
+    GV_ARCHIVES: plan.release.archives.join(" "),
+    GV_SHA512_PINS: Object.entries(plan.sha512Pins)
+      .map(([arch, hex]) => `${arch}=${hex}`)
+      .join(" "),
+    GV_KERNEL_FLOOR: plan.release.kernelFloor,
+    GV_DOWNLOAD_MAX_BYTES: String(plan.downloadMaxBytes),
     GV_ARCH: plan.gvisorArch ?? "",
     GV_INSTALL_DIR: plan.installDir,
     GV_STATE_DIR: plan.stateDir,
@@ -137,7 +156,8 @@ export function stepAssignments(plan: HostPlan, step: StepName): string[] {
  * short command that then sources this text from the host's bundle store.
  */
 export function renderStepBody(step: StepName): string {
-  return [pruneLib(withoutShebang(stepSource("lib")), stepSource(step)).trimEnd(), withoutShebang(stepSource(step)).trimEnd(), ""].join("\n");
+  const full = [pruneLib(withoutShebang(stepSource("lib")), stepSource(step)).trimEnd(), withoutShebang(stepSource(step)).trimEnd()].join("\n");
+  return `${stripComments(full)}\n`;
 }
 
 /**

@@ -11,12 +11,29 @@
 export interface StepVariables {
   /** Name of the step being run (install, configure-docker, …); used in messages. */
   GV_STEP: string;
-  /** Release label as the user gave it (`20261020`, `20260817.0`, `latest`, `nightly/2026-11-01`). */
+  /** Release label as the user gave it (`20261005.0`, `20260817.0`, `latest`, `nightly/2026-11-01`). */
   GV_VERSION: string;
-  /** Release base URL without arch and without trailing slash, e.g. `https://storage.googleapis.com/gvisor/releases/release/20261020`. */
+  /** Release base URL without arch and without trailing slash, e.g. `https://storage.googleapis.com/gvisor/releases/release/20261005.0`. */
   GV_RELEASE_URL: string;
   /** `archive` (gvisor.tar.bz2 + .sha512) or `loose` (runsc, containerd-shim-runsc-v1, each with .sha512). */
   GV_LAYOUT: "archive" | "loose";
+  /**
+   * Archive files the release ships, space-separated, preferred first
+   * (`gvisor.tar.zstd gvisor.tar.bz2`, or `gvisor.tar.bz2`); empty for the
+   * loose layout. The host takes zstd only when it has the `zstd` command and
+   * the mirror serves it (a 404 falls back to bz2).
+   */
+  GV_ARCHIVES: string;
+  /**
+   * sha512 digests of gvisor.tar.bz2 pinned in the program, space-separated
+   * `<uname -m>=<128 hex>` words; empty for none. A pinned host downloads
+   * gvisor.tar.bz2 and checks it against both the pin and the mirror's file.
+   */
+  GV_SHA512_PINS: string;
+  /** Oldest host kernel (`major.minor`) the release runs on, or empty when none is known. */
+  GV_KERNEL_FLOOR: string;
+  /** Largest archive or binary the install step downloads, in bytes (decimal). */
+  GV_DOWNLOAD_MAX_BYTES: string;
   /** Expected `uname -m` (`x86_64` | `aarch64`), or empty to accept whatever the host is. */
   GV_ARCH: string;
   /** Where runsc, containerd-shim-runsc-v1 and gvisor-bin/ are installed. */
@@ -63,6 +80,10 @@ export const STEP_VARIABLE_ORDER: readonly (keyof StepVariables)[] = [
   "GV_VERSION",
   "GV_RELEASE_URL",
   "GV_LAYOUT",
+  "GV_ARCHIVES",
+  "GV_SHA512_PINS",
+  "GV_KERNEL_FLOOR",
+  "GV_DOWNLOAD_MAX_BYTES",
   "GV_ARCH",
   "GV_INSTALL_DIR",
   "GV_STATE_DIR",

@@ -88,7 +88,9 @@ describe("Host through the Pulumi SDK on a real host", () => {
     expect(await outputValue(gv.isolated)).toBe(true);
     expect(await outputValue(gv.runscVersion)).toBe("0.0~20221219.0");
     expect(verification.hostKernel).toBe(hostKernel);
-    expect(verification.runtimes).toEqual([{ engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true }]);
+    expect(verification.runtimes).toEqual([
+      { engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, runtimePath: "/usr/local/bin/runsc", sandboxProcess: true },
+    ]);
     expect(verification.runtimes[0].sandboxKernel).not.toBe(hostKernel);
     // install first, the two configure steps in parallel, verify last
     const order = engine.created.map((c) => c.name);

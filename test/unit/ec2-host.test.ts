@@ -2,7 +2,19 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { Ec2Host, ec2HostNetwork, ec2HostPlanOutput } from "../../src/components/ec2-host";
 import { Ec2HostArgs } from "../../src/components/ec2-host-args";
-import { DEFAULT_SUBNETS, DEFAULT_VPC, Ec2WorldOptions, GENERATED_KEY, GENERATED_PUBLIC_KEY, SUBNET_VPC, amiFor, useEc2Mocks } from "./support/ec2-mocks";
+import { load as loadYaml } from "js-yaml";
+import {
+  DEFAULT_SUBNETS,
+  DEFAULT_VPC,
+  Ec2WorldOptions,
+  GENERATED_HOST_KEY,
+  GENERATED_HOST_PUBLIC_KEY,
+  GENERATED_KEY,
+  GENERATED_PUBLIC_KEY,
+  SUBNET_VPC,
+  amiFor,
+  useEc2Mocks,
+} from "./support/ec2-mocks";
 import { flush, settle, valueOf } from "./support/mocks";
 
 const ME = "203.0.113.4/32";
@@ -204,7 +216,7 @@ describe("Ec2Host: network and SSH exposure", () => {
 describe("Ec2Host: SSH key", () => {
   it("generates an ED25519 key pair whose private key is a secret output and the connection's key", async () => {
     const { world, host, step } = await build({ sshAllowedCidrs: [ME] });
-    expect(world.one("tls:index/privateKey:PrivateKey").inputs).toEqual({ algorithm: "ED25519" });
+    expect(world.one("tls:index/privateKey:PrivateKey", "web-ssh-key").inputs).toEqual({ algorithm: "ED25519" });
     const keyPair = world.one("aws:ec2/keyPair:KeyPair");
     expect(keyPair.inputs.publicKey).toBe(GENERATED_PUBLIC_KEY);
     expect(world.one("aws:ec2/instance:Instance").inputs.keyName).toBe("web-key-kp");
@@ -216,7 +228,7 @@ describe("Ec2Host: SSH key", () => {
 
   it("imports the user's public key and connects with the given private key (or the SSH agent)", async () => {
     const a = await build({ sshAllowedCidrs: [ME], publicKey: "ssh-ed25519 AAAAmine me@laptop", privateKey: "my-private-key" });
-    expect(a.world.byType("tls:index/privateKey:PrivateKey")).toEqual([]);
+    expect(a.world.byType("tls:index/privateKey:PrivateKey").map((k) => k.name)).toEqual(["web-host-key"]);
     expect(a.world.one("aws:ec2/keyPair:KeyPair").inputs.publicKey).toBe("ssh-ed25519 AAAAmine me@laptop");
     expect(plain(a.step("engine").connection).privateKey).toBe("my-private-key");
     expect(await settle(a.host.privateKey)).toMatchObject({ value: "", secret: true });
@@ -228,6 +240,41 @@ describe("Ec2Host: SSH key", () => {
     const { world, instance } = await build({ sshAllowedCidrs: [ME], keyName: "ops", privateKey: "ops-key" });
     expect(world.byType("aws:ec2/keyPair:KeyPair")).toEqual([]);
     expect(instance.keyName).toBe("ops");
+  });
+});
+
+describe("Ec2Host: pinned host key", () => {
+  it("generates the instance's ED25519 host key and installs it through cloud-init user data, as a secret", async () => {
+    const { world, instance, host } = await build({ sshAllowedCidrs: [ME] });
+    expect(world.one("tls:index/privateKey:PrivateKey", "web-host-key").inputs).toEqual({ algorithm: "ED25519" });
+    expect(world.options.get("web-host-key")?.additionalSecretOutputs).toContain("privateKeyOpenssh");
+    // The mock engine shows a secret input wrapped.
+    expect(instance.userData).toMatchObject({ [SSH_SIG]: expect.any(String) });
+    const userData = plain(instance.userData) as string;
+    expect(userData.split("\n")[0]).toBe("#cloud-config");
+    const config = loadYaml(userData) as Record<string, any>;
+    expect(config).toEqual({
+      ssh_deletekeys: true,
+      ssh_genkeytypes: [],
+      ssh_keys: { ed25519_private: GENERATED_HOST_KEY, ed25519_public: GENERATED_HOST_PUBLIC_KEY },
+    });
+    expect(await valueOf(host.hostPublicKey)).toBe(GENERATED_HOST_PUBLIC_KEY);
+  });
+
+  it("pins the generated public key as every step's hostKey, and not the login key", async () => {
+    const { commands } = await build({ sshAllowedCidrs: [ME] });
+    expect(commands.length).toBeGreaterThan(0);
+    for (const c of commands) expect(plain(c.inputs.connection).hostKey).toBe(GENERATED_HOST_PUBLIC_KEY);
+    expect(GENERATED_HOST_PUBLIC_KEY).not.toBe(GENERATED_PUBLIC_KEY);
+  });
+
+  it("pins it also with the user's own login key and behind a bastion", async () => {
+    const a = await build({ sshAllowedCidrs: [ME], keyName: "ops", privateKey: "ops-key" });
+    expect(plain(a.step("install").connection).hostKey).toBe(GENERATED_HOST_PUBLIC_KEY);
+    const b = await build({ proxy: { host: "198.51.100.7", user: "jump", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJhc3Rpb24tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0t" } });
+    const conn = plain(b.step("install").connection);
+    expect(conn.hostKey).toBe(GENERATED_HOST_PUBLIC_KEY);
+    expect(plain(conn.proxy).hostKey).toBe("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJhc3Rpb24tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0t");
   });
 });
 

@@ -171,15 +171,23 @@ describe("CIDR blocks and SSH sources", () => {
     for (const [cidr, what] of [
       ["0.0.0.0/0", "opens SSH to the whole internet"],
       ["::/0", "opens SSH to the whole internet"],
-      ["0.0.0.0/1", "covers a large part of the internet \\(a /1\\)"],
-      ["2000::/3", "covers a large part of the internet \\(a /3\\)"],
+      ["0.0.0.0/1", "opens SSH to 2,147,483,648 addresses \\(a /1; at most /16 is accepted for IPv4\\)"],
+      ["10.0.0.0/8", "opens SSH to 16,777,216 addresses \\(a /8; at most /16 is accepted for IPv4\\)"],
+      ["172.16.0.0/15", "opens SSH to 131,072 addresses \\(a /15; at most /16"],
+      ["2000::/3", "opens SSH to 2\\^125 addresses \\(a /3; at most /48 is accepted for IPv6\\)"],
+      ["2001:db8::/47", "\\(a /47; at most /48 is accepted for IPv6\\)"],
     ]) {
       const e = refused(() => sshIngress(["203.0.113.4/32", cidr], undefined, sp));
       expect(e.property).toBe("args.sshAllowedCidrs[1]");
-      expect(e.reason).toMatch(new RegExp(`${what}: .*set args\\.allowSshFromAnywhere = true to accept the risk`));
+      expect(e.reason).toMatch(new RegExp(`${what}.*: list the addresses or networks that need SSH.*set args\\.allowSshFromAnywhere = true to accept the risk`));
     }
     expect(sshIngress(["0.0.0.0/0", "::/0"], true, sp)).toEqual({ ipv4: ["0.0.0.0/0"], ipv6: ["::/0"] });
+    expect(sshIngress(["10.0.0.0/8"], true, sp)).toEqual({ ipv4: ["10.0.0.0/8"], ipv6: [] });
     expect(refused(() => sshIngress(["0.0.0.0/0"], false, sp)).property).toBe("args.sshAllowedCidrs[0]");
+  });
+
+  it("accepts blocks up to /16 (IPv4) and /48 (IPv6) without the opt-in", () => {
+    expect(sshIngress(["10.20.0.0/16", "2001:db8:1::/48"], undefined, sp)).toEqual({ ipv4: ["10.20.0.0/16"], ipv6: ["2001:db8:1::/48"] });
   });
 
   it("refuses an empty list, a non-list, duplicates and a non-boolean opt-in", () => {

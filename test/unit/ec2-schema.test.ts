@@ -38,14 +38,14 @@ describe("multi-language schema of the EC2 components", () => {
     expect(Object.keys(host.inputProperties)).toEqual(
       expect.arrayContaining([
         "arch", "instanceType", "os", "amiId", "replaceOnAmiChange", "sshAllowedCidrs", "allowSshFromAnywhere", "proxy", "subnetId", "vpcId",
-        "rootVolumeSize", "iamInstanceProfile", "publicKey", "keyName", "privateKey", "tags", "version", "runsc", "docker", "containerd", "verify",
+        "rootVolumeSize", "iamInstanceProfile", "publicKey", "keyName", "privateKey", "tags", "version", "sha512", "runsc", "docker", "containerd", "verify",
       ]),
     );
     expect(host.inputProperties.os.$ref).toBe("#/types/pulumi-gvisor:index:Ec2Os");
     expect(host.inputProperties.replaceOnAmiChange.plain).toBe(true);
     expect(host.inputProperties.sshAllowedCidrs).toMatchObject({ type: "array", items: { type: "string" } });
     expect(Object.keys(host.properties).sort()).toEqual(
-      ["ami", "arch", "instanceId", "instanceType", "isolated", "privateIp", "privateKey", "publicIp", "runscVersion", "securityGroupId", "sshHost", "sshUser", "verification"],
+      ["ami", "arch", "hostPublicKey", "instanceId", "instanceType", "isolated", "privateIp", "privateKey", "publicIp", "runscVersion", "securityGroupId", "sshHost", "sshUser", "verification"],
     );
     expect(host.properties.verification.$ref).toBe("#/types/pulumi-gvisor:index:Verification");
     expect(schema.types["pulumi-gvisor:index:Ec2Os"].enum.map((e: { value: string }) => e.value)).toEqual(["ubuntu-24.04", "al2023"]);

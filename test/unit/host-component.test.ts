@@ -13,11 +13,11 @@ const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWtleQ==\n-----END OPE
 // A real ed25519 key blob: uint32 length 11, "ssh-ed25519", uint32 32, 32 key bytes.
 const HOST_KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from("ssh-ed25519"), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 7)]).toString("base64")} root@sandbox`;
 const report = {
-  schemaVersion: 1,
+  schemaVersion: 2,
   runscVersion: "release-20261005.0",
   arch: "x86_64",
   hostKernel: "6.8.0-1019-aws",
-  runtimes: [{ engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, error: null }],
+  runtimes: [{ engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, runtimePath: "/usr/local/bin/runsc", sandboxProcess: true, error: null }],
   containerd: null,
   isolated: true,
   failures: [],

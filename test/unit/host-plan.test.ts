@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_VERIFY_IMAGE, buildHostPlan } from "../../src/plan/host-plan";
-import { DEFAULT_GVISOR_VERSION } from "../../src/plan/release";
+import { stepAssignments } from "../../src/scripts/render";
+import { DEFAULT_GVISOR_VERSION, MAX_DOWNLOAD_BYTES } from "../../src/plan/release";
 
 describe("buildHostPlan", () => {
   it("defaults to a pinned release, Docker only, enforced verification, any arch", () => {
@@ -27,6 +28,19 @@ describe("buildHostPlan", () => {
     expect(plan.containerd.runscToml).toContain('network = "none"');
     expect(plan.containerd.blockV2).toContain("runtimes.gvisor]");
     expect(plan.containerd.blockV3).toContain("runtimes.gvisor]");
+  });
+
+  it("carries sha512 pins, the archives, the kernel floor and the download cap into the plan", () => {
+    const hex = "0123456789abcdef".repeat(8);
+    const plan = buildHostPlan({ sha512: { aarch64: hex } });
+    expect(plan.sha512Pins).toEqual({ aarch64: hex });
+    expect(plan.release.archives).toEqual(["gvisor.tar.zstd", "gvisor.tar.bz2"]);
+    expect(plan.release.kernelFloor).toBe("5.6");
+    expect(plan.downloadMaxBytes).toBe(MAX_DOWNLOAD_BYTES);
+    expect(buildHostPlan({}).sha512Pins).toEqual({});
+    // They reach the install step as one shell-quoted word list, and no other step.
+    expect(stepAssignments(plan, "install")).toContain(`GV_SHA512_PINS='aarch64=${hex}'`);
+    expect(stepAssignments(plan, "verify").join("\n")).not.toContain(hex);
   });
 
   // Every bad input is refused with the property path and a reason.
@@ -58,6 +72,10 @@ describe("buildHostPlan", () => {
     [{ verify: { enforce: 1 } }, "verify.enforce", /true or false/],
     [{ runsc: { extraFlags: { "debug-command": "a b" } } }, 'runsc.extraFlags["debug-command"]', /whitespace/],
     [{ runsc: { vfs2: true } }, "runsc.vfs2", /deprecated/],
+    [{ sha512: { x86_64: "00" } }, "sha512.x86_64", /128 hex digits/],
+    [{ sha512: { amd64: "0".repeat(128) } }, "sha512.amd64", /"x86_64" or "aarch64"/],
+    [{ version: "20260601.0", sha512: { x86_64: "0".repeat(128) } }, "sha512", /does not ship/],
+    [{ mirror: "https://me:hunter2@mirror.internal/gvisor" }, "mirror", /must not carry credentials/],
     [{ docker: { enabled: false } }, "args", /neither docker nor containerd/],
     [{ verion: "20261020" }, "args.verion", /not a known setting/],
   ])("refuses %j at %s", (input, path, message) => {

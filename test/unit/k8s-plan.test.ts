@@ -276,7 +276,7 @@ describe("smoke-test Job", () => {
     const pod = job.spec.template.spec;
     expect(pod.runtimeClassName).toBe("gvisor");
     expect(pod.restartPolicy).toBe("Never");
-    expect(pod.containers[0].image).toBe("docker.io/library/busybox:1.36.1");
+    expect(pod.containers[0].image).toBe("docker.io/library/busybox:1.36.1@sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662");
     expect(pod.containers[0].command).toEqual(["sh", "-c", SMOKE_TEST_SCRIPT]);
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(pod.containers[0].securityContext.capabilities.drop).toEqual(["ALL"]);

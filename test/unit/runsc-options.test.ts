@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { flagWords, runscFlags } from "../../src/plan/runsc-options";
+import { MAX_RUNSC_FLAGS_BYTES, flagWords, runscFlags } from "../../src/plan/runsc-options";
+import { buildHostPlan } from "../../src/plan/host-plan";
 
 describe("runsc options", () => {
   it("renders nothing when nothing is set, so runsc keeps its own defaults", () => {
@@ -80,5 +81,19 @@ describe("runsc options", () => {
 
   it("keeps shell metacharacters in values as data (they are quoted when rendered)", () => {
     expect(flagWords(runscFlags({ extraFlags: { "debug-command": "!boot,$(id);`x`" } }))).toEqual(["--debug-command=!boot,$(id);`x`"]);
+  });
+
+  it("caps the total size of the flags at preview (14 x 4 KiB fails on the host with \"Argument list too long\")", () => {
+    const big = Object.fromEntries(Array.from({ length: 14 }, (_, i) => [`flag-${i}`, "x".repeat(4096)]));
+    const run = () => buildHostPlan({ runsc: { extraFlags: big } }, "args");
+    expect(run).toThrowError(/^args\.runsc: the runsc flags add up to \d+ bytes, more than the 8192 that fit: .*Argument list too long.*the longest is --flag-0, 4096 bytes/);
+  });
+
+  it("accepts flags up to the cap, and refuses one byte more", () => {
+    // Each "--flag-x=" is 9 bytes plus the space after it: fill three flags to exactly the cap.
+    const flags = (last: number) => ({ extraFlags: { "flag-a": "v".repeat(3000), "flag-b": "v".repeat(3000), "flag-c": "v".repeat(last) } });
+    const fits = MAX_RUNSC_FLAGS_BYTES - 3 * 10 - 6000;
+    expect(flagWords(runscFlags(flags(fits))).join(" ")).toHaveLength(MAX_RUNSC_FLAGS_BYTES - 1);
+    expect(() => runscFlags(flags(fits + 1), "args.runsc")).toThrowError(/^args\.runsc: the runsc flags add up to 8193 bytes/);
   });
 });

@@ -2,11 +2,13 @@ import { describe, expect, it } from "vitest";
 import { parseVerification } from "../../src/plan/verification";
 
 const good = {
-  schemaVersion: 1,
+  schemaVersion: 2,
   runscVersion: "0.0~20221219.0",
   arch: "x86_64",
   hostKernel: "6.1.0-28-amd64",
-  runtimes: [{ engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, error: null }],
+  runtimes: [
+    { engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, runtimePath: "/usr/local/bin/runsc", sandboxProcess: true, error: null },
+  ],
   containerd: null,
   isolated: true,
   failures: [],
@@ -19,7 +21,7 @@ describe("parseVerification", () => {
       runscVersion: "0.0~20221219.0",
       arch: "x86_64",
       hostKernel: "6.1.0-28-amd64",
-      runtimes: [{ engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true }],
+      runtimes: [{ engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, runtimePath: "/usr/local/bin/runsc", sandboxProcess: true }],
       isolated: true,
       failures: [],
     });
@@ -50,6 +52,10 @@ describe("parseVerification", () => {
     [JSON.stringify({ ...good, failures: [1] }), /failures must be an array of strings/],
     [JSON.stringify({ ...good, runtimes: [{ engine: "docker" }] }), /runtimes\[0\]\.name must be a string/],
     [JSON.stringify({ ...good, containerd: { configVersion: "2" } }), /containerd\.configVersion must be a number/],
+    [JSON.stringify({ ...good, schemaVersion: 1 }), /schemaVersion must be 2 \(the verify step of this package version\), got 1/],
+    [JSON.stringify({ ...good, schemaVersion: undefined }), /schemaVersion must be 2 .*got nothing/],
+    [JSON.stringify({ ...good, runtimes: [{ ...good.runtimes[0], runtimePath: undefined }] }), /runtimes\[0\]\.runtimePath must be a string, got nothing/],
+    [JSON.stringify({ ...good, runtimes: [{ ...good.runtimes[0], sandboxProcess: "yes" }] }), /runtimes\[0\]\.sandboxProcess must be a boolean, got "yes"/],
   ])("refuses %s", (stdout, message) => {
     expect(() => parseVerification(stdout)).toThrowError(message);
   });

@@ -2,15 +2,16 @@
 # pulumi-gvisor step: install
 #
 # Downloads the gVisor release at $GV_RELEASE_URL/<arch>/ ($GV_LAYOUT "archive":
-# gvisor.tar.bz2 + .sha512; "loose": runsc and containerd-shim-runsc-v1, each
-# with a .sha512), verifies sha512 before anything is extracted or moved,
+# gvisor.tar.zstd or .bz2 + .sha512; "loose": runsc and containerd-shim-runsc-v1,
+# each with a .sha512), verifies sha512 (and $GV_SHA512_PINS) before anything is extracted or moved,
 # checks that runsc runs here, and installs runsc, containerd-shim-runsc-v1 and
 # gvisor-bin/ into $GV_INSTALL_DIR with renames. Records what it installed in
 # $GV_STATE_DIR/install/ so that a re-run with the same plan downloads nothing
 # and uninstall removes only what this step put there.
 #
 # stdout: {"step":"install","changed":true|false,"version":...,"runscVersion":...,
-#          "arch":...,"layout":...,"installDir":...,"gvisorBin":true|false}
+#          "arch":...,"layout":...,"archive":"gvisor.tar.zstd"|"gvisor.tar.bz2"|null,
+#          "installDir":...,"gvisorBin":true|false}
 set -eu
 if ! command -v gv_init >/dev/null 2>&1; then
   # Run by hand: the renderer prepends lib.sh itself.
@@ -21,6 +22,8 @@ fi
 : "${GV_VERSION:?is not set (release label, e.g. 20261020)}"
 : "${GV_RELEASE_URL:?is not set (release base URL without arch)}"
 : "${GV_LAYOUT:?is not set (archive or loose)}"
+: "${GV_ARCHIVES?is not set}" "${GV_SHA512_PINS?is not set}" "${GV_KERNEL_FLOOR?is not set}"
+: "${GV_DOWNLOAD_MAX_BYTES:?is not set (bytes)}"
 : "${GV_ARCH?is not set (expected uname -m, or empty for any)}"
 : "${GV_INSTALL_DIR:?is not set (e.g. /usr/local/bin)}"
 : "${GV_STATE_DIR:?is not set (e.g. /var/lib/pulumi-gvisor)}"
@@ -48,6 +51,25 @@ case $GV_LAYOUT in
   *) gv_die "unknown release layout '$GV_LAYOUT'" "use archive or loose" ;;
 esac
 
+# -- gVisor releases after 2026-08-18 need Linux 5.6
+if [ -n "$GV_KERNEL_FLOOR" ] && ! gv_kernel_at_least "$GV_KERNEL_FLOOR"; then
+  gv_die "gVisor $GV_VERSION needs Linux $GV_KERNEL_FLOOR or newer, but this host runs $(uname -r)" \
+    "upgrade the host's kernel, or pin a gVisor release dated 20260818 or earlier (nothing was installed)"
+fi
+
+# -- zstd when the host has it, unless a pin (of gvisor.tar.bz2) is set
+pin=''
+for w in $GV_SHA512_PINS; do
+  case $w in "$arch="*) pin=${w#*=} ;; esac
+done
+archive=''
+for a in $GV_ARCHIVES; do
+  if [ "$a" = gvisor.tar.bz2 ] || { [ -z "$pin" ] && command -v zstd >/dev/null 2>&1; }; then
+    archive=$a
+    break
+  fi
+done
+
 base="$GV_RELEASE_URL/$arch"
 dir=$GV_INSTALL_DIR
 state="$GV_STATE_DIR/install"
@@ -74,7 +96,7 @@ if [ -f "$record" ] &&
     has_bin=false
     [ -z "$rec_bin" ] || has_bin=true
     gv_emit step=install changed:b=false "version=$GV_VERSION" "runscVersion=$version" "arch=$arch" \
-      "layout=$GV_LAYOUT" "installDir=$dir" "gvisorBin:b=$has_bin"
+      "layout=$GV_LAYOUT" "archive:s?=$archive" "installDir=$dir" "gvisorBin:b=$has_bin"
     exit 0
   fi
 fi
@@ -88,50 +110,79 @@ else
   gv_die "neither curl nor wget is installed" "install curl and re-run"
 fi
 
-# download URL DEST: fetch URL into DEST; fail with the URL and a hint.
+# download URL DEST MAX_BYTES [may404]: https stays https through redirects;
+# plain http and wget follow none (wget's --https-only is for -r only).
 download() {
-  gv_log "downloading $1"
+  dl_url=$1
+  dl_dest=$2
+  dl_max=$3
+  dl_may404=${4:-}
+  dl_shown=$(gv_url_for_humans "$1")
+  gv_log "downloading $dl_shown"
   dl_rc=0
-  # An https release stays https: a redirect may not downgrade it, since the
-  # checksum comes from the same server as the binary.
-  case $1 in
-    https://*) curl_proto='=https' wget_https='--https-only' ;;
-    *) curl_proto='=http,https' wget_https='' ;;
-  esac
-  case $downloader in
-    curl)
-      code=$(curl -sS -L --proto "$curl_proto" --proto-redir "$curl_proto" --retry 3 --retry-delay 2 \
-        --connect-timeout 30 --max-time 1200 -o "$2" -w '%{http_code}' "$1") || dl_rc=$?
-      ;;
-    wget)
-      code=''
-      # shellcheck disable=SC2086 # $wget_https is one flag or nothing
-      wget -q -S -T 30 -t 3 $wget_https -O "$2" "$1" 2>"$2.hdr" || dl_rc=$?
-      code=$(sed -n 's/^[[:space:]]*HTTP\/[0-9.]*[[:space:]]\([0-9][0-9]*\).*$/\1/p' "$2.hdr" | tail -n 1)
-      ;;
-  esac
-  case $code in
-    2??) [ "$dl_rc" -eq 0 ] && return 0 ;;
-    '' | 000) [ "$dl_rc" -eq 0 ] && case $1 in http://* | https://*) ;; *) return 0 ;; esac ;;
-  esac
-  if [ -n "$code" ] && [ "$code" != 000 ]; then
-    gv_die "download of $1 failed with HTTP $code" \
-      "check that gVisor release '$GV_VERSION' exists for $arch with the '$GV_LAYOUT' layout at that address (or that your mirror serves it)"
+  dl_copy_rc=0
+  dl_location=''
+  if [ "$downloader" = curl ]; then
+    case $dl_url in
+      https://*) set -- -L --proto =https --proto-redir =https --max-redirs 5 ;;
+      *) set -- --proto =http ;;
+    esac
+    dl_meta=$(curl -sS "$@" --retry 3 --retry-delay 2 --connect-timeout 30 --max-time 1200 \
+      --max-filesize "$dl_max" -o "$dl_dest" -w '%{http_code} %{redirect_url}' "$dl_url") || dl_rc=$?
+    dl_code=${dl_meta%% *}
+    dl_location=${dl_meta#"$dl_code"}
+    [ "$dl_rc" -ne 23 ] || dl_copy_rc=23
+    [ "$dl_rc" -ne 63 ] || dl_copy_rc=63
+  else
+    { wget -q -S -T 30 -t 3 --max-redirect=0 -O - "$dl_url" 2>"$dl_dest.hdr"; echo "$?" >"$dl_dest.rc"; } |
+      head -c "$((dl_max + 1))" >"$dl_dest" || dl_copy_rc=$?
+    dl_rc=$(cat "$dl_dest.rc" 2>/dev/null) || dl_rc=1
+    dl_code=$(sed -n 's/^ *HTTP\/[0-9.]* \([0-9]*\).*/\1/p' "$dl_dest.hdr" 2>/dev/null | tail -n 1)
+    dl_location=$(sed -n 's/^ *[Ll]ocation: *//p' "$dl_dest.hdr" 2>/dev/null | tail -n 1)
   fi
-  gv_die "download of $1 failed ($downloader exit $dl_rc)" \
+  dl_size=$(wc -c <"$dl_dest" 2>/dev/null) || dl_size=0
+  if [ "$dl_size" -gt "$dl_max" ] || [ "$dl_copy_rc" = 63 ]; then
+    gv_die "$dl_shown is larger than the $dl_max bytes a gVisor release file may have" \
+      "check the mirror (nothing was installed)"
+  fi
+  if [ "$dl_copy_rc" != 0 ] || [ "$downloader$dl_rc" = wget3 ]; then
+    gv_die "could not write the download of $dl_shown to ${dl_dest%/*}: $(gv_space_report "${dl_dest%/*}")" \
+      "free space on that filesystem and re-run (nothing was installed)"
+  fi
+  dl_to=$(gv_url_for_humans "$dl_location" | tr -d ' \r')
+  case $downloader:$dl_code:$dl_url in
+    wget:3??:*) dl_why="wget cannot be held to https across redirects, so this host follows none; install curl on the host, or" ;;
+    curl:3??:https:*) dl_why="the new address is not https; fix the redirect, or" ;;
+    curl:3??:*) dl_why="a plain-http mirror (loopback only) may not redirect at all;" ;;
+    *) dl_why='' ;;
+  esac
+  [ -z "$dl_why" ] || gv_die "$dl_shown redirects to ${dl_to:-another address}" "$dl_why set the mirror to the final address"
+  case $downloader:$dl_code:$dl_url in
+    curl:2??:* | wget:2??:*) [ "$dl_rc" -ne 0 ] || return 0 ;;
+    curl:404:* | wget:404:*) [ "$dl_may404" != may404 ] || return 0 ;;
+  esac
+  case $dl_code in
+    [1-9]??) gv_die "download of $dl_shown failed with HTTP $dl_code" \
+      "check that gVisor release '$GV_VERSION' exists for $arch with the '$GV_LAYOUT' layout at that address (or that your mirror serves it)" ;;
+  esac
+  gv_die "download of $dl_shown failed ($downloader exit $dl_rc)" \
     "check this host's network access to that address (DNS, proxy, firewall) and re-run"
 }
 
-# fetch_verified NAME: download NAME and NAME.sha512 into $dl, compare digests.
+# fetch_verified NAME [PIN]: download NAME and NAME.sha512, check both digests.
 fetch_verified() {
-  download "$base/$1.sha512" "$dl/$1.sha512"
+  [ -s "$dl/$1.sha512" ] || download "$base/$1.sha512" "$dl/$1.sha512" 65536
   want=$(gv_sum_from_file "$dl/$1.sha512") ||
-    gv_die "$base/$1.sha512 is not a sha512 checksum file" \
+    gv_die "$(gv_url_for_humans "$base/$1.sha512") is not a sha512 checksum file" \
       "check that the release URL points at a gVisor release (or mirror) and re-run"
-  download "$base/$1" "$dl/$1"
+  if [ -n "${2:-}" ] && [ "$want" != "$2" ]; then
+    gv_die "the mirror's checksum for $1 ($(printf '%.16s' "$want")...) is not the sha512 pinned in the program for $arch ($(printf '%.16s' "$2")...)" \
+      "check the mirror, or update the pin if the release really changed (nothing was installed)"
+  fi
+  download "$base/$1" "$dl/$1" "$GV_DOWNLOAD_MAX_BYTES"
   got=$(gv_sha512 "$dl/$1")
   if [ "$got" != "$want" ]; then
-    gv_die "checksum mismatch for $base/$1 (sha512 expected $(printf '%.16s' "$want")..., got $(printf '%.16s' "$got")...)" \
+    gv_die "checksum mismatch for $(gv_url_for_humans "$base/$1") (sha512 expected $(printf '%.16s' "$want")..., got $(printf '%.16s' "$got")...)" \
       "the download is corrupt or not what the release published; re-run, and check the mirror if it persists (nothing was installed)"
   fi
 }
@@ -139,18 +190,30 @@ fetch_verified() {
 dl="$tmp/download"
 mkdir -p "$dl"
 if [ "$GV_LAYOUT" = archive ]; then
-  fetch_verified gvisor.tar.bz2
+  if [ "$archive" = gvisor.tar.zstd ]; then
+    download "$base/$archive.sha512" "$dl/$archive.sha512" 65536 may404
+    if [ "$dl_code" = 404 ]; then
+      rm -f -- "$dl/$archive.sha512"
+      archive=gvisor.tar.bz2
+      gv_log "the mirror has no gvisor.tar.zstd for this release; using gvisor.tar.bz2"
+    fi
+  fi
+  fetch_verified "$archive" "$pin"
   source_sum=$want
   x="$tmp/extract"
   mkdir -p "$x"
-  gv_log "sha512 verified; extracting gvisor.tar.bz2"
-  if command -v bzip2 >/dev/null 2>&1; then
-    tar -xjf "$dl/gvisor.tar.bz2" -C "$x" ||
-      gv_die "could not extract gvisor.tar.bz2 from $base" "the archive is damaged; re-run, and check the mirror if it persists (nothing was installed)"
+  gv_log "sha512 verified; extracting $archive"
+  a="$dl/$archive"
+  if [ "$archive" = gvisor.tar.zstd ]; then
+    zstd -q -d -c -- "$a" >"$tmp/gvisor.tar" && rm -f -- "$a" && a="$tmp/gvisor.tar" && tar -xf "$a" -C "$x"
+  elif command -v bzip2 >/dev/null 2>&1; then
+    tar -xjf "$a" -C "$x"
   else
-    gv_py untar "GVP_ARCHIVE=$dl/gvisor.tar.bz2" "GVP_DEST=$x" ||
-      gv_die "could not extract gvisor.tar.bz2 from $base" "the archive is damaged; re-run, and check the mirror if it persists (nothing was installed)"
-  fi
+    gv_py untar "GVP_ARCHIVE=$a" "GVP_DEST=$x"
+  fi 2>"$tmp/extract.err" ||
+    gv_die "could not extract $archive: $(head -n 1 "$tmp/extract.err") ($(gv_space_report "$tmp"))" \
+      "the archive is damaged or the disk is full; re-run, and check the mirror if it persists (nothing was installed)"
+  src="$archive from $(gv_url_for_humans "$base")"
   # runsc sits at the top of the archive or in its one top-level directory.
   root=''
   if [ -f "$x/runsc" ]; then
@@ -158,16 +221,16 @@ if [ "$GV_LAYOUT" = archive ]; then
   else
     for d in "$x"/*/; do
       if [ -f "${d}runsc" ]; then
-        [ -z "$root" ] || gv_die "gvisor.tar.bz2 from $base holds more than one runsc" "check the release URL"
+        [ -z "$root" ] || gv_die "$src holds more than one runsc" "check the release URL"
         root=${d%/}
       fi
     done
   fi
-  [ -n "$root" ] || gv_die "gvisor.tar.bz2 from $base does not contain runsc" "check the release URL and layout (nothing was installed)"
+  [ -n "$root" ] || gv_die "$src does not contain runsc" "check the release URL and layout (nothing was installed)"
   if [ ! -f "$root/containerd-shim-runsc-v1" ] || [ -L "$root/containerd-shim-runsc-v1" ]; then
-    gv_die "gvisor.tar.bz2 from $base does not contain containerd-shim-runsc-v1" "check the release URL and layout (nothing was installed)"
+    gv_die "$src does not contain containerd-shim-runsc-v1" "check the release URL and layout (nothing was installed)"
   fi
-  [ ! -L "$root/runsc" ] || gv_die "runsc in gvisor.tar.bz2 is a symbolic link" "check the release URL (nothing was installed)"
+  [ ! -L "$root/runsc" ] || gv_die "runsc in $src is a symbolic link" "check the release URL (nothing was installed)"
   has_bin=false
   if [ -d "$root/gvisor-bin" ] && [ ! -L "$root/gvisor-bin" ]; then
     has_bin=true
@@ -310,4 +373,4 @@ committed=''
 
 gv_log "installed runsc $version, containerd-shim-runsc-v1$([ "$has_bin" = true ] && printf ' and gvisor-bin/') in $dir"
 gv_emit step=install changed:b=true "version=$GV_VERSION" "runscVersion=$version" "arch=$arch" \
-  "layout=$GV_LAYOUT" "installDir=$dir" "gvisorBin:b=$has_bin"
+  "layout=$GV_LAYOUT" "archive:s?=$archive" "installDir=$dir" "gvisorBin:b=$has_bin"

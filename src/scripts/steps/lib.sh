@@ -70,8 +70,9 @@ gv_warn() {
 # Safe inside $(...): the message goes through a file in $gv_run.
 gv_die() {
   gv__died="pulumi-gvisor $GV_STEP: error: $1; $2"
-  if [ -n "${gv_run:-}" ] && [ -d "$gv_run" ]; then
-    printf '%s\n' "$gv__died" >"$gv_run/.error" 2>/dev/null || true
+  # On a full disk the file cannot take the line: print it now rather than lose it.
+  if [ -n "${gv_run:-}" ] && [ -d "$gv_run" ] && printf '%s\n' "$gv__died" >"$gv_run/.error" 2>/dev/null; then
+    :
   else
     printf '%s\n' "$gv__died" >&2
     gv__died=printed
@@ -954,8 +955,11 @@ def cmd_verify_doc():
     if env("GVP_DOCKER_ENABLED") == "true":
         name = env("GVP_DOCKER_RUNTIME")
         label = "docker/" + name
+        runsc = env("GVP_RUNSC_PATH")
+        path = env("GVP_DOCKER_RUNTIME_PATH", "")
         r = {"engine": "docker", "name": name, "ran": False, "sandboxKernel": "",
-             "kallsymsHidden": False, "error": None}
+             "kallsymsHidden": False, "runtimePath": path,
+             "sandboxProcess": env("GVP_DOCKER_SANDBOX_PID", "") != "", "error": None}
         kallsyms = None
         pre = env("GVP_DOCKER_PRE_ERROR", "")
         if pre:
@@ -975,7 +979,13 @@ def cmd_verify_doc():
                 if ks:
                     kallsyms = (ks[0] == "kallsyms=hidden")
                     r["kallsymsHidden"] = kallsyms
-                if not kern:
+                if not path or os.path.realpath(path) != os.path.realpath(runsc):
+                    r["error"] = ("dockerd's runtime %s runs %s, not the installed %s"
+                                  % (name, path or "nothing it reports", runsc))
+                elif not r["sandboxProcess"]:
+                    r["error"] = ("no process of the installed %s served the probe container, "
+                                  "so it did not run under gVisor" % runsc)
+                elif not kern:
                     r["error"] = "the container printed no kernel version"
                 elif kern == host_kernel:
                     r["error"] = ("the container reports the host kernel %s, so it is not running under gVisor"
@@ -996,11 +1006,32 @@ def cmd_verify_doc():
             failures.append("containerd/%s: %s" % (env("GVP_CTD_RUNTIME"), env("GVP_CTD_ERROR")))
     if env("GVP_DOCKER_ENABLED") != "true" and env("GVP_CTD_ENABLED") != "true":
         failures.append("no engine is enabled (Docker and containerd are both off), so isolation was not checked")
-    doc = {"schemaVersion": 1, "runscVersion": runsc_version, "arch": env("GVP_ARCH"),
+    doc = {"schemaVersion": 2, "runscVersion": runsc_version, "arch": env("GVP_ARCH"),
            "hostKernel": host_kernel, "runtimes": runtimes, "containerd": ctd,
            "isolated": not failures, "failures": failures}
     sys.stdout.write(json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n")
     sys.exit(0 if not failures else 1)
+
+def cmd_runsc_process():
+    # Prints the pid of a process whose executable is the installed runsc (or
+    # a gvisor-bin/ sidecar next to it) and whose arguments name container
+    # GVP_CID; exit 3 when there is none.
+    cid = env("GVP_CID")
+    runsc = os.path.realpath(env("GVP_RUNSC_PATH"))
+    sidecars = os.path.realpath(os.path.join(env("GVP_DIR"), "gvisor-bin")) + "/"
+    if len(cid) < 12:
+        sys.exit(3)
+    for pid in sorted((p for p in os.listdir("/proc") if p.isdigit()), key=int):
+        try:
+            exe = os.readlink("/proc/%s/exe" % pid)
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                args = f.read().decode("utf-8", "replace").split("\0")
+        except OSError:
+            continue
+        if (exe == runsc or exe.startswith(sidecars)) and any(cid in a for a in args):
+            print(pid)
+            return
+    sys.exit(3)
 
 def cmd_first_failure():
     with open(env("GVP_FILE"), encoding="utf-8") as f:
@@ -1015,4 +1046,28 @@ if __name__ == "__main__":
         die("pulumi-gvisor: the python helper has no command %r" % sys.argv[1])
     command()
 GV_PY
+}
+
+# ---------------------------------------------------------------------------
+# Downloads and release checks (install step)
+
+# gv_url_for_humans URL: URL for a message: no user:password@, no control characters.
+gv_url_for_humans() {
+  printf '%s\n' "$1" | head -n 1 | tr -d '\000-\037\177' |
+    sed 's|^\([A-Za-z][A-Za-z0-9+.-]*://\)[^/?#]*@|\1***@|' | cut -c 1-300
+}
+
+# gv_space_report DIR: free space of DIR's filesystem, in words.
+gv_space_report() {
+  gv__free=$(df -Pk "$1" 2>/dev/null | awk 'NR == 2 { print $4 }') || gv__free=''
+  [ "${gv__free:-9999}" -ge 1024 ] || printf 'no space left on device, '
+  printf '%s KiB free\n' "${gv__free:-?}"
+}
+
+# gv_kernel_at_least MAJOR.MINOR: true when uname -r is that or newer.
+gv_kernel_at_least() {
+  gv__have=$(uname -r | sed -n 's/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/p')
+  [ -n "$gv__have" ] || return 1
+  [ "${gv__have% *}" -gt "${1%%.*}" ] ||
+    { [ "${gv__have% *}" -eq "${1%%.*}" ] && [ "${gv__have#* }" -ge "${1#*.}" ]; }
 }

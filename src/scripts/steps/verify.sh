@@ -5,18 +5,22 @@
 # - Docker (when enabled): `docker run --runtime=$GV_DOCKER_RUNTIME` of
 #   $GV_VERIFY_IMAGE printing its kernel version and whether /proc/kallsyms is
 #   readable. Under gVisor the kernel is gVisor's (4.4.0), not the host's, and
-#   kallsyms is hidden.
+#   kallsyms is hidden. An image can print anything, so the host checks too:
+#   dockerd's runtime of that name runs $GV_INSTALL_DIR/runsc (`docker info`),
+#   and while the probe runs, a process whose /proc/PID/exe is that runsc (or
+#   one of its gvisor-bin/ sidecars) serves the probe container.
 # - containerd (when enabled): `containerd config dump` of $GV_CONTAINERD_CONFIG
 #   has the runtime with runtime_type io.containerd.runsc.v1, $GV_RUNSC_TOML_PATH
 #   exists, the shim is installed, and a running containerd that reads the
 #   file started after it was last written (else it has not loaded the runtime:
 #   "runtimeConfigured" is false until containerd is restarted).
-# Changes nothing on the host (apart from what a `docker run --rm` does).
+# Changes nothing on the host (apart from the probe container, removed after).
 #
 # stdout: exactly one JSON document:
-#   {"schemaVersion":1,"runscVersion":...,"arch":...,"hostKernel":...,
+#   {"schemaVersion":2,"runscVersion":...,"arch":...,"hostKernel":...,
 #    "runtimes":[{"engine":"docker","name":...,"ran":...,"sandboxKernel":...,
-#                 "kallsymsHidden":...,"error":...}],
+#                 "kallsymsHidden":...,"runtimePath":...,"sandboxProcess":...,
+#                 "error":...}],
 #    "containerd":{"enabled":true,"configVersion":N,"runtimeConfigured":...}|null,
 #    "isolated":true|false,"failures":["<engine>/<runtime>: <sentence>", ...]}
 # Exit 0, unless GV_VERIFY_ENFORCE=true and the host is not isolated (exit 1,
@@ -51,9 +55,13 @@ arch=$(uname -m)
 host_kernel=$(uname -r)
 gv_log "runsc ${runsc_version:-missing}, $arch, host kernel $host_kernel"
 
-# -- Docker: run the probe container under the runtime
+# -- Docker: run the probe container under the runtime, and check from the
+# host that the installed runsc ran it: what the image prints can be faked.
 docker_pre_error=''
 docker_rc=''
+runtime_path=''
+sandbox_pid=''
+info=''
 : >"$tmp/docker.out"
 : >"$tmp/docker.err"
 if [ "$GV_DOCKER_ENABLED" = true ]; then
@@ -62,13 +70,33 @@ if [ "$GV_DOCKER_ENABLED" = true ]; then
   elif ! gv_docker_running; then
     docker_pre_error='dockerd is not running'
   else
+    # What dockerd really runs for the name (daemon.json may not be what it loaded).
+    info=$(gv_timeout 20 docker info --format '{{json .Runtimes}}' 2>/dev/null) || info=''
+    if [ -n "$info" ] && words=$(gv_py docker-runtime-words "GVP_INFO=$info" "GVP_RUNTIME=$GV_DOCKER_RUNTIME"); then
+      runtime_path=$(printf '%s\n' "$words" | head -n 1)
+    fi
     gv_log "running $GV_VERIFY_IMAGE under --runtime=$GV_DOCKER_RUNTIME"
+    probe="pulumi-gvisor-verify-${tmp##*.}"
     docker_rc=0
+    # Detached, so the host can look at its processes while it runs; it
+    # prints, then waits at most 30 s (--rm removes it even if we die).
     # The probe's $(...) must reach the container's shell unexpanded.
     # shellcheck disable=SC2016
-    gv_timeout 180 docker run --rm --network=none --runtime="$GV_DOCKER_RUNTIME" "$GV_VERIFY_IMAGE" \
-      sh -c 'uname -r; if head -c1 /proc/kallsyms >/dev/null 2>&1 && [ -n "$(head -c1 /proc/kallsyms 2>/dev/null)" ]; then echo kallsyms=visible; else echo kallsyms=hidden; fi' \
-      >"$tmp/docker.out" 2>"$tmp/docker.err" </dev/null || docker_rc=$?
+    gv_timeout 180 docker run -d --rm --name "$probe" --network=none --runtime="$GV_DOCKER_RUNTIME" "$GV_VERIFY_IMAGE" \
+      sh -c 'uname -r; if head -c1 /proc/kallsyms >/dev/null 2>&1 && [ -n "$(head -c1 /proc/kallsyms 2>/dev/null)" ]; then echo kallsyms=visible; else echo kallsyms=hidden; fi; echo probe-end; sleep 30' \
+      >"$tmp/docker.cid" 2>"$tmp/docker.err" </dev/null || docker_rc=$?
+    if [ "$docker_rc" = 0 ]; then
+      cid=$(head -n 1 "$tmp/docker.cid")
+      sandbox_pid=$(gv_py runsc-process "GVP_CID=$cid" "GVP_RUNSC_PATH=$runsc" "GVP_DIR=$GV_INSTALL_DIR") || sandbox_pid=''
+      n=0
+      while [ "$n" -lt 20 ]; do
+        gv_timeout 20 docker logs "$cid" >"$tmp/docker.out" 2>>"$tmp/docker.err" </dev/null || true
+        ! grep -q '^probe-end$' "$tmp/docker.out" || break
+        n=$((n + 1))
+        sleep 1
+      done
+    fi
+    gv_timeout 30 docker rm -f "$probe" >/dev/null 2>&1 </dev/null || true
   fi
 fi
 
@@ -77,7 +105,6 @@ fi
 # a flag it does not know ("flag provided but not defined: -bogus").
 docker_diag=''
 if [ -n "$docker_rc" ] && [ "$docker_rc" != 0 ]; then
-  info=$(gv_timeout 20 docker info --format '{{json .Runtimes}}' 2>/dev/null) || info=''
   if [ -n "$info" ] && words=$(gv_py docker-runtime-words "GVP_INFO=$info" "GVP_RUNTIME=$GV_DOCKER_RUNTIME"); then
     set --
     while IFS= read -r w; do
@@ -139,6 +166,7 @@ gv_py verify-doc \
   "GVP_DOCKER_ENABLED=$GV_DOCKER_ENABLED" "GVP_DOCKER_RUNTIME=$GV_DOCKER_RUNTIME" \
   "GVP_DOCKER_PRE_ERROR=$docker_pre_error" "GVP_DOCKER_RC=$docker_rc" \
   "GVP_DOCKER_OUT=$tmp/docker.out" "GVP_DOCKER_ERR=$tmp/docker.err" "GVP_DOCKER_DIAG=$docker_diag" \
+  "GVP_DOCKER_RUNTIME_PATH=$runtime_path" "GVP_DOCKER_SANDBOX_PID=$sandbox_pid" \
   "GVP_CTD_ENABLED=$GV_CONTAINERD_ENABLED" "GVP_CTD_RUNTIME=$GV_CONTAINERD_RUNTIME" \
   "GVP_CTD_VERSION=$ctd_version" "GVP_CTD_ERROR=$ctd_error" \
   >"$tmp/doc.json" || doc_rc=$?

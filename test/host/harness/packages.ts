@@ -19,6 +19,8 @@ export const HOST_PACKAGES = [
   "sudo",
   "curl",
   "bzip2",
+  "zstd",
+  "wget",
   "iproute2",
   "util-linux",
   "tini",

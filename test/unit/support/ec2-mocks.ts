@@ -18,24 +18,29 @@ export const DEFAULT_VPC = { id: "vpc-0d0d0d0d0d0d0d0d0", cidrBlock: "172.31.0.0
 export const SUBNET_VPC = { id: "vpc-0e0e0e0e0e0e0e0e0", cidrBlock: "10.20.0.0/16" };
 export const DEFAULT_SUBNETS = ["subnet-0bbbbbbbbbbbbbbbb", "subnet-0aaaaaaaaaaaaaaaa", "subnet-0cccccccccccccccc"];
 export const GENERATED_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZ2VuZXJhdGVkLWtleQ==\n-----END OPENSSH PRIVATE KEY-----\n";
-export const GENERATED_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGenerated pulumi-gvisor";
+export const GENERATED_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGdlbmVyYXRlZC0tLS0tLS0tLS0tLS0tLS0tLS0tLS0t pulumi-gvisor";
+/** What the mock tls provider returns for a host key (resources named `*-host-key`). */
+export const GENERATED_HOST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\naG9zdC1rZXktbGluZS0x\naG9zdC1rZXktbGluZS0y\n-----END OPENSSH PRIVATE KEY-----\n";
+export const GENERATED_HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGhvc3Qta2V5LS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0t";
 
 /** A verify report as the verify step prints it. */
 export function verifyReport(arch: string, isolated = true) {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     runscVersion: "release-20261020.0",
     arch,
     hostKernel: "6.8.0-1019-aws",
     runtimes: [
       isolated
-        ? { engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, error: null }
+        ? { engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, runtimePath: "/usr/local/bin/runsc", sandboxProcess: true, error: null }
         : {
             engine: "docker",
             name: "runsc",
             ran: true,
             sandboxKernel: "6.8.0-1019-aws",
             kallsymsHidden: false,
+            runtimePath: "/usr/local/bin/runsc",
+            sandboxProcess: true,
             error: "the container reports the host kernel 6.8.0-1019-aws, so it is not running under gVisor",
           },
     ],
@@ -104,10 +109,13 @@ export function useEc2Mocks(opts: Ec2WorldOptions = {}): Ec2World {
             case "aws:ec2/keyPair:KeyPair":
               state.keyName = `${args.name}-kp`;
               break;
-            case "tls:index/privateKey:PrivateKey":
-              state.privateKeyOpenssh = GENERATED_KEY;
-              state.publicKeyOpenssh = GENERATED_PUBLIC_KEY;
+            case "tls:index/privateKey:PrivateKey": {
+              const hostKey = args.name.endsWith("-host-key");
+              state.privateKeyOpenssh = hostKey ? GENERATED_HOST_KEY : GENERATED_KEY;
+              // The tls provider ends public keys with a newline (the host key shows it is trimmed).
+              state.publicKeyOpenssh = hostKey ? `${GENERATED_HOST_PUBLIC_KEY}\n` : GENERATED_PUBLIC_KEY;
               break;
+            }
             case "command:remote:Command": {
               if (args.name.endsWith("-verify")) {
                 const host = args.name.replace(/-verify$/, "");

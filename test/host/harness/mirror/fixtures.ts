@@ -15,8 +15,20 @@ export const FIXTURE_ARCH = "x86_64";
 
 /** Release versions the mirror serves, by what a test uses them for. */
 export const FIXTURE_VERSIONS = {
-  /** New layout (after 20260817.0): gvisor.tar.bz2 + gvisor.tar.bz2.sha512. */
+  /** New layout (after 20260831.0): gvisor.tar.zstd and gvisor.tar.bz2, each with its .sha512. */
   archive: "20261020",
+  /** New layout before zstd (20260818–20260830): gvisor.tar.bz2 + .sha512 only. */
+  archiveBz2Only: "20260824.0",
+  /**
+   * New layout whose archives hold a runsc that is not the real one, each with a
+   * matching checksum file: what a compromised mirror serves. Only a digest
+   * pinned in the program can tell.
+   */
+  archiveTampered: "20261026",
+  /** Every object under it answers 302 to the same object under `archive` (same server). */
+  archiveRedirecting: "20261027",
+  /** `archive`'s files, but each .sha512 has the right first line followed by 100 KiB of padding. */
+  archiveOversizedChecksum: "20261028",
   /** Old layout: loose runsc, containerd-shim-runsc-v1 and their .sha512 files. */
   loose: "20260601.0",
   /** New layout whose gvisor.tar.bz2.sha512 does not match the archive. */
@@ -34,9 +46,20 @@ export const FIXTURE_ALIASES: Readonly<Record<string, string>> = {
   "release/latest": `release/${FIXTURE_VERSIONS.archive}`,
 };
 
+/** Bucket path prefixes (no leading slash) the server answers with a 302 to the same object under the target prefix. */
+export const REDIRECTS: Readonly<Record<string, string>> = {
+  [`release/${FIXTURE_VERSIONS.archiveRedirecting}/`]: `release/${FIXTURE_VERSIONS.archive}/`,
+};
+
+/** What the tampered archives carry instead of runsc: it runs, and says what it is. */
+export const TAMPERED_RUNSC = `#!/bin/sh
+echo "runsc version 0.0~tampered-by-the-mirror"
+`;
+
 /** Bucket paths (no leading slash) the server sends only half of before dropping the connection. */
 export const TRUNCATED_PATHS: ReadonlySet<string> = new Set([
   `release/${FIXTURE_VERSIONS.archiveTruncated}/${FIXTURE_ARCH}/gvisor.tar.bz2`,
+  `release/${FIXTURE_VERSIONS.archiveTruncated}/${FIXTURE_ARCH}/gvisor.tar.zstd`,
 ]);
 
 /** No containerd-shim-runsc-v1 exists on this machine: the fixture's shim says so and fails. */
@@ -55,7 +78,7 @@ export const SIDECAR_NAME = "gvisor-sidecar-placeholder";
 export interface MirrorFixtures {
   /** Directory whose tree is served as the bucket root. */
   root: string;
-  sha512: { runsc: string; shim: string; sidecar: string; archive: string };
+  sha512: { runsc: string; shim: string; sidecar: string; archive: string; archiveZstd: string; archiveTampered: string };
 }
 
 export const sha512 = (data: Buffer | string) => createHash("sha512").update(data).digest("hex");
@@ -65,11 +88,18 @@ const sumLine = (hex: string, name: string) => `${hex}  ${name}\n`;
 
 export async function buildFixtures(): Promise<MirrorFixtures> {
   const runsc = fs.readFileSync(FIXTURE_RUNSC_SOURCE);
-  const root = await cached(`mirror-v1-${fileStamp(FIXTURE_RUNSC_SOURCE)}`, (tmp) => writeTree(tmp));
-  const archive = fs.readFileSync(path.join(root, "release", FIXTURE_VERSIONS.archive, FIXTURE_ARCH, "gvisor.tar.bz2"));
+  const root = await cached(`mirror-v2-${fileStamp(FIXTURE_RUNSC_SOURCE)}`, (tmp) => writeTree(tmp));
+  const file = (v: string, name: string) => fs.readFileSync(path.join(root, "release", v, FIXTURE_ARCH, name));
   return {
     root,
-    sha512: { runsc: sha512(runsc), shim: sha512(PLACEHOLDER_SHIM), sidecar: sha512(PLACEHOLDER_SIDECAR), archive: sha512(archive) },
+    sha512: {
+      runsc: sha512(runsc),
+      shim: sha512(PLACEHOLDER_SHIM),
+      sidecar: sha512(PLACEHOLDER_SIDECAR),
+      archive: sha512(file(FIXTURE_VERSIONS.archive, "gvisor.tar.bz2")),
+      archiveZstd: sha512(file(FIXTURE_VERSIONS.archive, "gvisor.tar.zstd")),
+      archiveTampered: sha512(file(FIXTURE_VERSIONS.archiveTampered, "gvisor.tar.bz2")),
+    },
   };
 }
 
@@ -91,23 +121,40 @@ async function writeTree(root: string): Promise<void> {
   fs.writeFileSync(path.join(payload, "gvisor-bin", SIDECAR_NAME), PLACEHOLDER_SIDECAR);
   for (const f of ["runsc", "containerd-shim-runsc-v1", `gvisor-bin/${SIDECAR_NAME}`]) fs.chmodSync(path.join(payload, f), 0o755);
 
-  // New layout.
+  // New layout: bz2 and zstd of the same payload.
+  const packArchives = async (from: string, to: string, formats: readonly ("bz2" | "zstd")[]) => {
+    for (const format of formats) {
+      const out = path.join(to, `gvisor.tar.${format}`);
+      const tar = ["tar", "--numeric-owner", "--owner=0", "--group=0", "-C", from, format === "bz2" ? "--bzip2" : "--zstd", "-cf", out];
+      await runChecked([...tar, "runsc", "containerd-shim-runsc-v1", "gvisor-bin"], { timeoutMs: 300_000 });
+      fs.writeFileSync(`${out}.sha512`, sumLine(sha512(fs.readFileSync(out)), `gvisor.tar.${format}`));
+    }
+  };
   const good = dir(FIXTURE_VERSIONS.archive);
+  await packArchives(payload, good, ["bz2", "zstd"]);
   const archive = path.join(good, "gvisor.tar.bz2");
-  await runChecked(
-    ["tar", "--numeric-owner", "--owner=0", "--group=0", "-C", payload, "-cjf", archive, "runsc", "containerd-shim-runsc-v1", "gvisor-bin"],
-    { timeoutMs: 300_000 },
+  const linkRelease = (v: string, sums: (format: string) => string) => {
+    const d = dir(v);
+    for (const format of ["bz2", "zstd"]) {
+      fs.linkSync(path.join(good, `gvisor.tar.${format}`), path.join(d, `gvisor.tar.${format}`));
+      fs.writeFileSync(path.join(d, `gvisor.tar.${format}.sha512`), sums(format));
+    }
+  };
+
+  const bz2Only = dir(FIXTURE_VERSIONS.archiveBz2Only);
+  fs.linkSync(archive, path.join(bz2Only, "gvisor.tar.bz2"));
+  fs.linkSync(`${archive}.sha512`, path.join(bz2Only, "gvisor.tar.bz2.sha512"));
+
+  linkRelease(FIXTURE_VERSIONS.archiveBadChecksum, (format) => sumLine(wrongHex, `gvisor.tar.${format}`));
+  linkRelease(FIXTURE_VERSIONS.archiveTruncated, (format) => fs.readFileSync(path.join(good, `gvisor.tar.${format}.sha512`), "utf8"));
+  linkRelease(FIXTURE_VERSIONS.archiveOversizedChecksum, (format) =>
+    fs.readFileSync(path.join(good, `gvisor.tar.${format}.sha512`), "utf8") + `${" ".repeat(1023)}\n`.repeat(100),
   );
-  const archiveHex = sha512(fs.readFileSync(archive));
-  fs.writeFileSync(`${archive}.sha512`, sumLine(archiveHex, "gvisor.tar.bz2"));
 
-  const bad = dir(FIXTURE_VERSIONS.archiveBadChecksum);
-  fs.linkSync(archive, path.join(bad, "gvisor.tar.bz2"));
-  fs.writeFileSync(path.join(bad, "gvisor.tar.bz2.sha512"), sumLine(wrongHex, "gvisor.tar.bz2"));
-
-  const cut = dir(FIXTURE_VERSIONS.archiveTruncated);
-  fs.linkSync(archive, path.join(cut, "gvisor.tar.bz2"));
-  fs.writeFileSync(path.join(cut, "gvisor.tar.bz2.sha512"), sumLine(archiveHex, "gvisor.tar.bz2"));
+  const tampered = path.join(root, ".payload-tampered");
+  fs.cpSync(payload, tampered, { recursive: true });
+  fs.writeFileSync(path.join(tampered, "runsc"), TAMPERED_RUNSC, { mode: 0o755 });
+  await packArchives(tampered, dir(FIXTURE_VERSIONS.archiveTampered), ["bz2", "zstd"]);
 
   // Old layout.
   for (const [v, runscSum] of [

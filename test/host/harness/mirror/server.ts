@@ -9,7 +9,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { ensureHostPackages } from "../packages";
-import { buildFixtures, FIXTURE_ALIASES, FIXTURE_VERSIONS, TRUNCATED_PATHS, type MirrorFixtures } from "./fixtures";
+import { buildFixtures, FIXTURE_ALIASES, FIXTURE_VERSIONS, REDIRECTS, TRUNCATED_PATHS, type MirrorFixtures } from "./fixtures";
 
 export interface MirrorRequest {
   method: string;
@@ -43,6 +43,7 @@ export async function startMirror(): Promise<Mirror> {
   await ensureHostPackages(); // the fixtures are made from Debian's runsc, with bzip2
   const fixtures = await buildFixtures();
   const requests: MirrorRequest[] = [];
+  let baseUrl = ""; // set once the server listens; redirects point back at it
 
   const server = http.createServer((req, res) => {
     const urlPath = (req.url ?? "/").split("?")[0] ?? "/";
@@ -55,6 +56,14 @@ export async function startMirror(): Promise<Mirror> {
       at: Date.now(),
     };
     requests.push(rec);
+    if (req.method === "GET" || req.method === "HEAD") {
+      const from = Object.keys(REDIRECTS).find((prefix) => urlPath.startsWith(`/${prefix}`));
+      if (from !== undefined) {
+        rec.status = 302;
+        res.writeHead(302, { Location: `${baseUrl}/${REDIRECTS[from]}${urlPath.slice(from.length + 1)}`, "Content-Length": 0 });
+        return res.end();
+      }
+    }
     const key = objectKey(urlPath);
     const file = key === undefined ? undefined : path.join(fixtures.root, key);
     let size = -1;
@@ -91,7 +100,7 @@ export async function startMirror(): Promise<Mirror> {
     server.listen(0, "127.0.0.1", () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const baseUrl = `http://127.0.0.1:${port}`;
+  baseUrl = `http://127.0.0.1:${port}`;
   let stopped: Promise<void> | undefined;
 
   return {

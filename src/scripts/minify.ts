@@ -1,0 +1,37 @@
+/**
+ * Drops what only a reader needs from a rendered step: full-line comments and
+ * blank lines, in the shell code and in the embedded python helper. The
+ * source files in steps/ keep every comment; what a host runs (from the bundle
+ * or from user data, the same text) is this leaner form, so a node's whole
+ * bootstrap fits in EC2's 16 KiB of user data.
+ *
+ * Heredoc bodies are data, and stay byte for byte, except the python helper
+ * (`<<'GV_PY'`), whose full-line comments are code comments too. Lines that
+ * tools read are kept: the shebang and `# shellcheck` directives.
+ */
+const HEREDOC = /<<-?\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\1/g;
+const PYTHON_DELIMITER = "GV_PY";
+
+const isComment = (line: string) => /^\s*#/.test(line) && !/^#!/.test(line) && !/^\s*# shellcheck /.test(line);
+
+/** `text` without full-line comments and blank lines outside data heredocs. */
+export function stripComments(text: string): string {
+  const out: string[] = [];
+  const open: string[] = [];
+  for (const line of text.split("\n")) {
+    const inside = open[0];
+    if (inside !== undefined) {
+      if (line === inside || line.replace(/^\t+/, "") === inside) {
+        open.shift();
+        out.push(line);
+      } else if (inside !== PYTHON_DELIMITER || (line.trim() !== "" && !isComment(line))) {
+        out.push(line);
+      }
+      continue;
+    }
+    if (line.trim() === "" || isComment(line)) continue;
+    out.push(line);
+    for (const m of line.matchAll(HEREDOC)) open.push(m[2]!);
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,114 @@
+/**
+ * The verify step cannot be fooled by an image: on real test hosts it checks
+ * from the host side that dockerd's runtime is the installed runsc and that a
+ * process of that runsc served the probe container.
+ */
+import { describe, expect, it } from "vitest";
+import { parseVerification } from "../../src/plan/verification";
+import { TestHost } from "./harness";
+import { useHostSuite } from "./support/suite";
+import { lastLine, mustRun, runStep, testPlan } from "./support/steps";
+
+const suite = useHostSuite();
+
+/**
+ * An image that prints what gVisor would (kernel 4.4.0, kallsyms hidden)
+ * whatever runs it: its /bin/sh is a script that ignores the probe and lies.
+ * busybox's sh runs its own applets before PATH, so faking `uname` is not enough.
+ */
+async function buildLyingImage(host: TestHost): Promise<string> {
+  const liar = ["#!/bin/busybox ash", "echo 4.4.0", "echo kallsyms=hidden", "echo probe-end", "sleep 3", ""].join("\n");
+  const make = await host.docker.cli([
+    "run",
+    "--name",
+    "liar",
+    "local/busybox:latest",
+    "sh",
+    "-c",
+    `rm /bin/sh && printf '%s' '${liar}' >/bin/sh && chmod 755 /bin/sh`,
+  ]);
+  expect(make.code, make.stderr).toBe(0);
+  expect((await host.docker.cli(["commit", "liar", "local/liar:latest"])).code).toBe(0);
+  expect((await host.docker.cli(["rm", "liar"])).code).toBe(0);
+  // Under plain runc it prints exactly what the image-only checks wanted to see.
+  const shown = await host.docker.cli(["run", "--rm", "local/liar:latest", "sh", "-c", "uname -r"]);
+  expect(shown.stdout).toBe("4.4.0\nkallsyms=hidden\nprobe-end\n");
+  return "local/liar:latest";
+}
+
+/** Points daemon.json's runtime `runsc` at another executable and reloads dockerd. */
+async function repointRuntime(host: TestHost, path: string): Promise<void> {
+  const conf = JSON.parse((await host.readFile("/etc/docker/daemon.json"))!);
+  conf.runtimes.runsc = { path };
+  await host.writeFile("/etc/docker/daemon.json", JSON.stringify(conf));
+  expect((await host.docker.reload()).ok).toBe(true);
+  expect((await host.docker.runtimes()).runsc).toMatchObject({ path });
+}
+
+const probesLeft = async (host: TestHost) => (await host.docker.cli(["ps", "-aq", "--filter", "name=pulumi-gvisor-verify"])).stdout.trim();
+
+describe("verify: host-side evidence", () => {
+  it("reports dockerd's runtime path and the runsc process that served the probe, and removes the probe", async () => {
+    const host = await suite.freshHost();
+    const plan = testPlan(suite.mirror());
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-docker");
+    const r = await mustRun(host, plan, "verify");
+    expect(r.json).toMatchObject({
+      schemaVersion: 2,
+      isolated: true,
+      runtimes: [{ name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, runtimePath: "/usr/local/bin/runsc", sandboxProcess: true }],
+    });
+    expect(parseVerification(r.stdout).runtimes[0]).toMatchObject({ runtimePath: "/usr/local/bin/runsc", sandboxProcess: true });
+    expect(await probesLeft(host)).toBe("");
+  });
+
+  it("a runtime named runsc that points at runc fails, even when the image prints 4.4.0 and hides kallsyms", async () => {
+    const host = await suite.freshHost();
+    const plan = testPlan(suite.mirror());
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-docker");
+    const image = await buildLyingImage(host);
+    const runc = (await host.sh("command -v runc")).stdout.trim();
+    expect(runc).toMatch(/^\/.*runc$/);
+    await repointRuntime(host, runc);
+
+    const lenient = testPlan(suite.mirror(), { verify: { image, enforce: false } });
+    const r = await mustRun(host, lenient, "verify");
+    expect(r.json).toMatchObject({
+      isolated: false,
+      // The image fooled the in-container checks...
+      runtimes: [{ name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, runtimePath: runc, sandboxProcess: false }],
+    });
+    // ...not the host-side ones.
+    expect(r.json?.failures).toEqual([`docker/runsc: dockerd's runtime runsc runs ${runc}, not the installed /usr/local/bin/runsc`]);
+
+    const strict = await runStep(host, testPlan(suite.mirror(), { verify: { image } }), "verify");
+    expect(strict.code).not.toBe(0);
+    expect(lastLine(strict.stderr)).toMatch(/^pulumi-gvisor verify: error: this host is not isolated: docker\/runsc: dockerd's runtime runsc runs /);
+    expect(await probesLeft(host)).toBe("");
+  });
+
+  it("the right runtime path is not enough: the container must be served by a runsc process", async () => {
+    const host = await suite.freshHost();
+    const plan = testPlan(suite.mirror());
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-docker");
+    const image = await buildLyingImage(host);
+    // The installed path now holds a wrapper that hands everything to runc.
+    const runc = (await host.sh("command -v runc")).stdout.trim();
+    await host.writeFile("/usr/local/bin/runsc", `#!/bin/sh\nexec ${runc} "$@"\n`);
+    await host.exec(["chmod", "755", "/usr/local/bin/runsc"]);
+    await repointRuntime(host, "/usr/local/bin/runsc");
+
+    const r = await mustRun(host, testPlan(suite.mirror(), { verify: { image, enforce: false } }), "verify");
+    expect(r.json).toMatchObject({
+      isolated: false,
+      runtimes: [{ ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, runtimePath: "/usr/local/bin/runsc", sandboxProcess: false }],
+    });
+    expect(r.json?.failures).toEqual([
+      "docker/runsc: no process of the installed /usr/local/bin/runsc served the probe container, so it did not run under gVisor",
+    ]);
+    expect(await probesLeft(host)).toBe("");
+  });
+});
