@@ -21,7 +21,11 @@ async function without(host: TestHost, ...commands: string[]): Promise<void> {
 }
 
 /** The files (names only) the host fetched from the mirror since the last clearRequests. */
-const fetched = () => suite.mirror().requests.filter((r) => r.method === "GET").map((r) => r.path.split("/").pop());
+const fetched = () =>
+  suite
+    .mirror()
+    .requests.filter((r) => r.method === "GET")
+    .map((r) => r.path.split("/").pop());
 
 async function expectNothingInstalled(host: TestHost): Promise<void> {
   expect((await host.exec(["ls", "-A", "/usr/local/bin"])).stdout).toBe("");
@@ -89,7 +93,11 @@ describe("sha512 pinned in the program", () => {
     const host = await suite.freshHost();
     const plan = testPlan(mirror, { version: mirror.versions.archiveTampered, sha512: { [FIXTURE_ARCH]: mirror.fixtures.sha512.archive } });
     mirror.clearRequests();
-    const line = await expectRefused(host, plan, /the mirror's checksum for gvisor\.tar\.bz2 \([0-9a-f]{16}\.\.\.\) is not the sha512 pinned in the program for x86_64/);
+    const line = await expectRefused(
+      host,
+      plan,
+      /the mirror's checksum for gvisor\.tar\.bz2 \([0-9a-f]{16}\.\.\.\) is not the sha512 pinned in the program for x86_64/,
+    );
     expect(line).toMatch(/check the mirror, or update the pin/);
     // Refused on the checksum file alone: the archive was never downloaded.
     expect(fetched()).toEqual(["gvisor.tar.bz2.sha512"]);
@@ -123,7 +131,13 @@ describe("kernel floor", () => {
     const future: HostPlan = { ...plan, release: { ...plan.release, kernelFloor: "999.0" } };
     const kernel = (await host.exec(["uname", "-r"])).stdout.trim();
     suite.mirror().clearRequests();
-    const line = await expectRefused(host, future, new RegExp(`gVisor ${plan.release.version} needs Linux 999\\.0 or newer, but this host runs ${kernel.replace(/[.+]/g, "\\$&")}; upgrade the host's kernel`));
+    const line = await expectRefused(
+      host,
+      future,
+      new RegExp(
+        `gVisor ${plan.release.version} needs Linux 999\\.0 or newer, but this host runs ${kernel.replace(/[.+]/g, "\\$&")}; upgrade the host's kernel`,
+      ),
+    );
     expect(line).toContain("nothing was installed");
     expect(fetched()).toEqual([]);
   });
@@ -134,7 +148,11 @@ describe("redirects", () => {
     const host = await suite.freshHost();
     const plan = testPlan(suite.mirror(), { version: suite.mirror().versions.archiveRedirecting });
     suite.mirror().clearRequests();
-    await expectRefused(host, plan, /gvisor\.tar\.zstd\.sha512 redirects to http:\/\/127\.0\.0\.1:\d+\/release\/20261020\/x86_64\/gvisor\.tar\.zstd\.sha512; a plain-http mirror \(loopback only\) may not redirect at all; set the mirror to the final address/);
+    await expectRefused(
+      host,
+      plan,
+      /gvisor\.tar\.zstd\.sha512 redirects to http:\/\/127\.0\.0\.1:\d+\/release\/20261020\/x86_64\/gvisor\.tar\.zstd\.sha512; a plain-http mirror \(loopback only\) may not redirect at all; set the mirror to the final address/,
+    );
     // The redirect was not followed.
     expect(suite.mirror().requests.map((r) => r.status)).toEqual([302]);
   });
@@ -144,7 +162,11 @@ describe("redirects", () => {
     await without(host, "curl");
     const plan = testPlan(suite.mirror(), { version: suite.mirror().versions.archiveRedirecting });
     suite.mirror().clearRequests();
-    await expectRefused(host, plan, /redirects to http:\/\/127\.0\.0\.1:\d+\/release\/20261020\/\S+; wget cannot be held to https across redirects, so this host follows none; install curl on the host, or set the mirror to the final address/);
+    await expectRefused(
+      host,
+      plan,
+      /redirects to http:\/\/127\.0\.0\.1:\d+\/release\/20261020\/\S+; wget cannot be held to https across redirects, so this host follows none; install curl on the host, or set the mirror to the final address/,
+    );
     expect(suite.mirror().requests.map((r) => [r.status, r.userAgent?.split("/")[0]])).toEqual([[302, "Wget"]]);
   });
 
@@ -180,7 +202,11 @@ describe("size caps and a full /tmp", () => {
     const host = await suite.freshHost();
     if (tool === "wget") await without(host, "curl");
     expect((await host.exec(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", "/tmp"])).code).toBe(0);
-    const line = await expectRefused(host, testPlan(suite.mirror()), /could not write the download of \S+gvisor\.tar\.zstd to \/tmp\/pulumi-gvisor\.\w+\/download: no space left on device, \d+ KiB free; free space on that filesystem/);
+    const line = await expectRefused(
+      host,
+      testPlan(suite.mirror()),
+      /could not write the download of \S+gvisor\.tar\.zstd to \/tmp\/pulumi-gvisor\.\w+\/download: no space left on device, \d+ KiB free; free space on that filesystem/,
+    );
     expect(line).not.toMatch(/network/);
   });
 });

@@ -83,10 +83,12 @@ describe("runsc options", () => {
     expect(flagWords(runscFlags({ extraFlags: { "debug-command": "!boot,$(id);`x`" } }))).toEqual(["--debug-command=!boot,$(id);`x`"]);
   });
 
-  it("caps the total size of the flags at preview (14 x 4 KiB fails on the host with \"Argument list too long\")", () => {
+  it('caps the total size of the flags at preview (14 x 4 KiB fails on the host with "Argument list too long")', () => {
     const big = Object.fromEntries(Array.from({ length: 14 }, (_, i) => [`flag-${i}`, "x".repeat(4096)]));
     const run = () => buildHostPlan({ runsc: { extraFlags: big } }, "args");
-    expect(run).toThrowError(/^args\.runsc: the runsc flags add up to \d+ bytes, more than the 8192 that fit: .*Argument list too long.*the longest is --flag-0, 4096 bytes/);
+    expect(run).toThrowError(
+      /^args\.runsc: the runsc flags add up to \d+ bytes, more than the 8192 that fit: .*Argument list too long.*the longest is --flag-0, 4096 bytes/,
+    );
   });
 
   it("accepts flags up to the cap, and refuses one byte more", () => {

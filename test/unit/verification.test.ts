@@ -7,7 +7,16 @@ const good = {
   arch: "x86_64",
   hostKernel: "6.1.0-28-amd64",
   runtimes: [
-    { engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, runtimePath: "/usr/local/bin/runsc", sandboxProcess: true, error: null },
+    {
+      engine: "docker",
+      name: "runsc",
+      ran: true,
+      sandboxKernel: "4.4.0",
+      kallsymsHidden: true,
+      runtimePath: "/usr/local/bin/runsc",
+      sandboxProcess: true,
+      error: null,
+    },
   ],
   containerd: null,
   isolated: true,
@@ -21,7 +30,9 @@ describe("parseVerification", () => {
       runscVersion: "0.0~20221219.0",
       arch: "x86_64",
       hostKernel: "6.1.0-28-amd64",
-      runtimes: [{ engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, runtimePath: "/usr/local/bin/runsc", sandboxProcess: true }],
+      runtimes: [
+        { engine: "docker", name: "runsc", ran: true, sandboxKernel: "4.4.0", kallsymsHidden: true, runtimePath: "/usr/local/bin/runsc", sandboxProcess: true },
+      ],
       isolated: true,
       failures: [],
     });
