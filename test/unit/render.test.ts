@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { buildHostPlan } from "../../src/plan/host-plan";
-import { STEP_INPUTS, STEPS, StepName, renderStepCommand, renderStepScript, stepSource, wrapForSsh } from "../../src/scripts/render";
+import { STEP_INPUTS, STEPS, StepName, renderStepBody, renderStepCommand, renderStepScript, stepSource, wrapForSsh } from "../../src/scripts/render";
 import { STEP_VARIABLE_ORDER } from "../../src/scripts/variables";
 
 const VAR = /\bGV_[A-Z0-9_]+\b/g;
@@ -46,8 +46,8 @@ function variablesRead(step: StepName): Set<string> {
 const x86 = buildHostPlan({ arch: "x86_64", version: "20261020.0", runsc: { network: "none" }, containerd: { enabled: true } });
 const arm = buildHostPlan({ arch: "arm64", version: "20260817.0", runsc: { platform: "systrap", overlay2: "root:memory" }, docker: { runtimeName: "gvisor", defaultRuntime: true } });
 
-/** The rendered script up to where lib.sh starts: header and quoted variables. */
-const prelude = (script: string) => script.slice(0, script.indexOf(stepSource("lib").split("\n")[1]));
+/** The rendered script up to where the plan-independent body starts: header and quoted variables. */
+const prelude = (script: string, step: StepName) => script.slice(0, script.indexOf(renderStepBody(step)));
 
 describe("step rendering", () => {
   for (const step of STEPS) {
@@ -59,8 +59,8 @@ describe("step rendering", () => {
     });
 
     it(`${step}: renders byte-stable variables for x86_64 and arm64`, () => {
-      expect(prelude(renderStepScript(x86, step))).toMatchSnapshot("x86_64");
-      expect(prelude(renderStepScript(arm, step))).toMatchSnapshot("arm64");
+      expect(prelude(renderStepScript(x86, step), step)).toMatchSnapshot("x86_64");
+      expect(prelude(renderStepScript(arm, step), step)).toMatchSnapshot("arm64");
       expect(renderStepScript(x86, step)).toBe(renderStepScript(buildHostPlan({ arch: "x86_64", version: "20261020.0", runsc: { network: "none" }, containerd: { enabled: true } }), step));
     });
 
