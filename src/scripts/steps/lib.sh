@@ -569,26 +569,27 @@ gv_docker_reload() {
   return 2
 }
 
-# gv_docker_confirm CFG RUNTIME: poll `docker info` (up to 15s) until dockerd
-# shows what CFG says about RUNTIME (present with CFG's path and args, or
-# absent) and CFG's default-runtime when CFG sets one. Returns 1 on timeout
+# gv_docker_confirm CFG RUNTIME: poll `docker info` (for at most 20s, each
+# call at most 5s: a hung dockerd must not hold the step for minutes) until
+# dockerd shows what CFG says about RUNTIME (present with CFG's path and args,
+# or absent) and CFG's default-runtime when CFG sets one. Returns 1 on timeout
 # with the last mismatch in $gv_run/confirm.err.
 gv_docker_confirm() {
   if ! command -v docker >/dev/null 2>&1; then
     gv_warn "the docker CLI is not installed, so the reload cannot be confirmed"
     return 0
   fi
-  gv__i=0
-  while [ "$gv__i" -lt 15 ]; do
-    gv__info=$(gv_timeout 10 docker info --format '{"runtimes":{{json .Runtimes}},"default":{{json .DefaultRuntime}}}' 2>"$gv_run/confirm.err") || gv__info=''
+  gv__until=$(($(date +%s) + 20))
+  while :; do
+    gv__info=$(gv_timeout 5 docker info --format '{"runtimes":{{json .Runtimes}},"default":{{json .DefaultRuntime}}}' 2>"$gv_run/confirm.err") || gv__info=''
     if [ -n "$gv__info" ] &&
       gv_py docker-info-check "GVP_INFO=$gv__info" "GVP_RUNTIME=$2" "GVP_FILE=$1" 2>"$gv_run/confirm.err"; then
       return 0
     fi
-    gv__i=$((gv__i + 1))
+    [ -s "$gv_run/confirm.err" ] || echo "docker info did not answer (dockerd hung?)" >"$gv_run/confirm.err"
+    [ "$(date +%s)" -lt "$gv__until" ] || return 1
     sleep 1
   done
-  return 1
 }
 
 # gv_docker_apply NEW CFG RUNTIME [RECORD]: put NEW's bytes at CFG (NEW empty: remove
@@ -641,7 +642,7 @@ gv__docker_put_reload() {
 gv_docker_loaded() {
   gv_docker_running || return 0
   command -v docker >/dev/null 2>&1 || return 0
-  gv__info=$(gv_timeout 10 docker info --format '{"runtimes":{{json .Runtimes}},"default":{{json .DefaultRuntime}}}' 2>/dev/null) &&
+  gv__info=$(gv_timeout 5 docker info --format '{"runtimes":{{json .Runtimes}},"default":{{json .DefaultRuntime}}}' 2>/dev/null) &&
     gv_py docker-info-check "GVP_INFO=$gv__info" "GVP_RUNTIME=$2" "GVP_FILE=$1" 2>/dev/null
 }
 
