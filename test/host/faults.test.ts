@@ -47,9 +47,8 @@ const SCENARIOS: Scenario[] = [
   {
     name: "install over a foreign runsc",
     host: { docker: false },
-    setup: async (host) => {
-      if ((await host.stat("/usr/local/bin/runsc")) === undefined) await host.writeFile("/usr/local/bin/runsc", FOREIGN_RUNSC, 0o755);
-    },
+    prepare: (host) => host.writeFile("/usr/local/bin/runsc", FOREIGN_RUNSC, 0o755),
+    setup: async () => {},
     plan: () => testPlan(suite.mirror()),
     step: "install",
   },
