@@ -92,6 +92,21 @@ describe("step rendering", () => {
     expect(install.length).toBeLessThan(stepSource("lib").length + stepSource("install").length);
   });
 
+  it("carries helper.py inside the text, pruned to what the step runs, and reads no file beside it", () => {
+    const install = renderStepBody("install");
+    expect(install).toMatch(/^def cmd_undo_plan\(\):$/m);
+    expect(install).not.toMatch(/^def cmd_docker_merge\(\):$/m);
+    expect(install).not.toContain("/helper.py");
+    expect(install).toContain("cat <<'GV_PY'\n");
+    const docker = renderStepBody("configure-docker");
+    expect(docker).toMatch(/^def cmd_docker_unmerge\(\):$/m);
+    expect(docker).not.toMatch(/^def cmd_verify_doc\(\):$/m);
+    // The shared code loses its comment lines (user data must fit 16 KiB); shellcheck directives stay.
+    expect(install).not.toContain("# Records of managed files");
+    expect(install).toMatch(/^\s*# shellcheck disable=/m);
+    expect(renderStepBody("install")).toBe(install);
+  });
+
   it("quotes hostile values so the shell sees them as data", () => {
     const plan = buildHostPlan({ runsc: { extraFlags: { "debug-command": "$(touch${IFS}/tmp/pwned)`id`';\"" } } });
     const script = renderStepScript(plan, "configure-docker");

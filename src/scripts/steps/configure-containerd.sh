@@ -64,6 +64,8 @@ toml=$GV_RUNSC_TOML_PATH
 gv_restart_required=false
 gv_undo_action=''
 gv_rec=''
+gv_sweep_beside "$cfg"
+gv_sweep_beside "$toml"
 
 # -- undo what an earlier plan did elsewhere (another config.toml, runtime name
 # or runsc.toml path), or everything when containerd is now off

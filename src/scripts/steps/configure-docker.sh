@@ -44,6 +44,7 @@ cfg=$GV_DOCKER_CONFIG
 name=$GV_DOCKER_RUNTIME
 entry=$GV_DOCKER_RUNTIME_ENTRY
 runsc="$GV_INSTALL_DIR/runsc"
+gv_sweep_beside "$cfg"
 
 # -- undo what an earlier plan did elsewhere (another file or runtime name), or
 # everything when Docker is now off

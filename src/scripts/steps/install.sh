@@ -56,6 +56,11 @@ runsc_dst="$dir/runsc"
 shim_dst="$dir/containerd-shim-runsc-v1"
 bin_dst="$dir/gvisor-bin"
 
+# Staged and rollback copies a killed run left beside the targets (fixed names).
+for n in runsc containerd-shim-runsc-v1 gvisor-bin; do
+  rm -rf -- "$dir/.$n.pulumi-gvisor-new" "$dir/.$n.pulumi-gvisor-old" "$dir/$n.pulumi-gvisor-undo"
+done
+
 # -- already installed? (no download at all when the record still matches)
 if [ -f "$record" ] &&
   [ "$(gv_record_get "$record" version)" = "$GV_VERSION" ] &&

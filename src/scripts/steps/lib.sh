@@ -49,7 +49,8 @@ gv_init() {
   # /var/tmp when ${TMPDIR:-/tmp} does not.
   gv_run=''
   for gv__t in "${TMPDIR:-/tmp}" /var/tmp; do
-    gv__d=$(mktemp -d "$gv__t/pulumi-gvisor.XXXXXX" 2>/dev/null) || continue
+    gv__sweep_tmp "$gv__t"
+    gv__d=$(mktemp -d "$gv__t/pulumi-gvisor.$$.XXXXXX" 2>/dev/null) || continue
     if printf '%4096s' '' >"$gv__d/.probe" 2>/dev/null; then
       gv_run=$gv__d
       break
@@ -59,6 +60,27 @@ gv_init() {
   [ -n "$gv_run" ] ||
     gv_die "could not write a temporary directory in ${TMPDIR:-/tmp} or /var/tmp" "free space there (are they full or read-only?) and re-run; nothing was changed"
   gv_cleanup_add "$gv_run"
+}
+
+# gv__sweep_tmp DIR: remove the temp dirs of steps that were killed (their
+# pid, in the name, is gone), so a kill leaves nothing behind for long.
+gv__sweep_tmp() {
+  for gv__d in "$1"/pulumi-gvisor.*.*; do
+    [ -d "$gv__d" ] || continue
+    gv__p=${gv__d##*/pulumi-gvisor.}
+    gv__p=${gv__p%%.*}
+    case $gv__p in '' | *[!0-9]*) continue ;; esac
+    kill -0 "$gv__p" 2>/dev/null || rm -rf -- "$gv__d"
+  done
+}
+
+# gv_sweep_beside PATH: remove the staged siblings of PATH (and of its
+# symlink's target) a killed run may have left: .NAME.pulumi-gvisor-new/-probe.
+gv_sweep_beside() {
+  for gv__s in "$1" "$(readlink -f -- "$1" 2>/dev/null || true)"; do
+    [ -n "$gv__s" ] || continue
+    rm -f -- "$(dirname "$gv__s")/.$(basename "$gv__s").pulumi-gvisor-new" "$(dirname "$gv__s")/.$(basename "$gv__s").pulumi-gvisor-probe"
+  done
 }
 
 # gv_tmpdir: print the step's private temp directory (removed on exit).
@@ -391,6 +413,7 @@ gv_rec_restore() {
 
 # gv_rec_close DIR: the undo of DIR is complete: forget it.
 gv_rec_close() {
+  gv_sweep_beside "$(gv_record_get "$1/record" path)"
   rm -rf -- "$1"
   rmdir -- "$GV_STATE_DIR/files" 2>/dev/null || true
   gv_sync "$GV_STATE_DIR" 2>/dev/null || true

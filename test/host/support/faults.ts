@@ -63,8 +63,8 @@ export async function runKilledAt(host: TestHost, plan: HostPlan, step: StepName
   return { killed: m[1] === "1", phases, stderr: r.stderr, code: Number(m[2]) };
 }
 
-/** Files the steps may touch, and the state dir. */
-export const WATCHED = ["/etc/docker/daemon.json", "/etc/containerd/config.toml", "/etc/containerd/runsc.toml", "/usr/local/bin", "/opt/gvisor", "/var/lib/pulumi-gvisor"];
+/** Where the steps may write (whole directories, so stray staged files count), and the state dir. */
+export const WATCHED = ["/etc/docker", "/etc/containerd", "/usr/local/bin", "/opt/gvisor", "/var/lib/pulumi-gvisor"];
 
 const SNAPSHOT = `
 for p in "$@"; do
@@ -82,6 +82,10 @@ for p in "$@"; do
   else
     printf '%s absent\\n' "$p"
   fi
+done
+# The steps' temp dirs (a killed step's stays until the next step sweeps it).
+for d in /tmp/pulumi-gvisor.* /var/tmp/pulumi-gvisor.*; do
+  if [ -e "$d" ]; then printf '%s temp dir\\n' "$d"; fi
 done
 `;
 
