@@ -36,6 +36,20 @@ describe("a daemon.json that already sandboxes by default", () => {
   });
 });
 
+describe("a default runtime the package did not set", () => {
+  it("is not replaced when the plan asks for runsc as the default: one clear line, nothing written", async () => {
+    const original = `${JSON.stringify({ "default-runtime": "sandboxed", runtimes: { sandboxed: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none"] } } })}\n`;
+    const host = await suite.freshHost({ daemonJson: original });
+    const plan = testPlan(suite.mirror(), { docker: { defaultRuntime: true } });
+    await mustRun(host, plan, "install");
+    const r = await runStep(host, plan, "configure-docker");
+    expect(r.code).not.toBe(0);
+    expect(lastLine(r.stderr)).toMatch(/^pulumi-gvisor configure-docker: error: \/etc\/docker\/daemon.json makes sandboxed the default runtime, which pulumi-gvisor did not set and does not replace; /);
+    expect(await host.readFile(DAEMON)).toBe(original);
+    expect(await host.stat(`${STATE}/files`)).toBeUndefined();
+  });
+});
+
 describe("a full state dir while the original is copied", () => {
   it("fails with the host untouched and no partial original, then converges once there is room", async () => {
     // An original larger than the state dir's free space.
