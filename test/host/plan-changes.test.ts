@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { useHostSuite } from "./support/suite";
-import { mustRun, testPlan } from "./support/steps";
+import { lastLine, mustRun, runStep, testPlan } from "./support/steps";
 import { snapshot } from "./support/faults";
 
 const suite = useHostSuite();
@@ -81,6 +81,21 @@ describe("Docker's runtimeName changed", () => {
     await mustRun(host, renamed, "uninstall");
     expect(await host.readFile(DAEMON)).toBe(original);
     expect(Object.keys(await host.docker.runtimes())).not.toContain("gvisor");
+  });
+});
+
+describe("a plan change the installed runsc refuses", () => {
+  it("leaves the earlier configuration in place (the old record is undone only after the new plan's checks)", async () => {
+    const host = await suite.freshHost();
+    const first = testPlan(suite.mirror());
+    for (const step of ["install", "configure-docker"] as const) await mustRun(host, first, step);
+    const before = await host.readFile(DAEMON);
+    const bad = testPlan(suite.mirror(), { docker: { runtimeName: "gvisor" }, runsc: { extraFlags: { "no-such-flag": "1" } } });
+    const r = await runStep(host, bad, "configure-docker");
+    expect(r.code).not.toBe(0);
+    expect(lastLine(r.stderr)).toMatch(/no-such-flag/);
+    expect(await host.readFile(DAEMON)).toBe(before);
+    expect(Object.keys(await host.docker.runtimes())).toContain("runsc");
   });
 });
 

@@ -67,30 +67,35 @@ gv_rec=''
 gv_sweep_beside "$cfg"
 gv_sweep_beside "$toml"
 
-# -- undo what an earlier plan did elsewhere (another config.toml, runtime name
-# or runsc.toml path), or everything when containerd is now off
+# undo_earlier: undo what an earlier plan did elsewhere (another config.toml,
+# runtime name or runsc.toml path), or everything when containerd is now off.
+# It runs after the new plan's own checks (flags, runsc.toml), so a plan that
+# cannot be applied leaves the old one in place.
 undone=''
-undone_cfgs=''
-records=$(gv_records configure-containerd)
-while IFS= read -r rec; do
-  [ -n "$rec" ] || continue
-  rpath=$(gv_record_get "$rec/record" path)
-  rkind=$(gv_record_get "$rec/record" kind)
-  if [ "$GV_CONTAINERD_ENABLED" = true ]; then
-    if [ "$rkind" = block ] && [ "$rpath" = "$cfg" ] && [ "$(gv_record_get "$rec/record" runtime)" = "$name" ]; then continue; fi
-    if [ "$rkind" = plain ] && [ "$rpath" = "$toml" ]; then continue; fi
-  fi
-  undone="$undone $rpath"
-  gv_containerd_undo "$rec"
-  case $gv_undo_action in none | keep) ;; *) [ "$rkind" != block ] || undone_cfgs="$undone_cfgs $rpath" ;; esac
-done <<EOF
+undo_earlier() {
+  undone_cfgs=''
+  records=$(gv_records configure-containerd)
+  while IFS= read -r rec; do
+    [ -n "$rec" ] || continue
+    rpath=$(gv_record_get "$rec/record" path)
+    rkind=$(gv_record_get "$rec/record" kind)
+    if [ "$GV_CONTAINERD_ENABLED" = true ]; then
+      if [ "$rkind" = block ] && [ "$rpath" = "$cfg" ] && [ "$(gv_record_get "$rec/record" runtime)" = "$name" ]; then continue; fi
+      if [ "$rkind" = plain ] && [ "$rpath" = "$toml" ]; then continue; fi
+    fi
+    undone="$undone $rpath"
+    gv_containerd_undo "$rec"
+    case $gv_undo_action in none | keep) ;; *) [ "$rkind" != block ] || undone_cfgs="$undone_cfgs $rpath" ;; esac
+  done <<EOF
 $records
 EOF
-for c in $undone_cfgs; do
-  gv_containerd_reload_after_undo "$c"
-done
+  for c in $undone_cfgs; do
+    gv_containerd_reload_after_undo "$c"
+  done
+}
 
 if [ "$GV_CONTAINERD_ENABLED" != true ]; then
+  undo_earlier
   if [ -n "$undone" ]; then
     gv_log "containerd is not enabled in the plan: removed what pulumi-gvisor had configured in$undone"
   else
@@ -124,6 +129,7 @@ printf '%s\n' "$toml_text" >"$tmp/runsc.toml"
 toml_check=$(gv_py runsc-toml-check "GVP_TOML=$toml_text" 2>"$tmp/toml.err") ||
   gv_die "$(head -n 1 "$tmp/toml.err")" "fix the plan's runsc options; nothing was written"
 [ "$toml_check" = checked ] || gv_log "python3 has no tomllib here; runsc.toml is written as rendered, unchecked"
+undo_earlier
 toml_changed=true
 if gv_same_bytes "$tmp/runsc.toml" "$toml"; then
   toml_changed=false

@@ -46,23 +46,27 @@ entry=$GV_DOCKER_RUNTIME_ENTRY
 runsc="$GV_INSTALL_DIR/runsc"
 gv_sweep_beside "$cfg"
 
-# -- undo what an earlier plan did elsewhere (another file or runtime name), or
-# everything when Docker is now off
+# undo_earlier: undo what an earlier plan did elsewhere (another file or
+# runtime name), or everything when Docker is now off. It runs after the new
+# plan's checks, so a plan that cannot be applied leaves the old one in place.
 undone=''
-records=$(gv_records configure-docker)
-while IFS= read -r rec; do
-  [ -n "$rec" ] || continue
-  if [ "$GV_DOCKER_ENABLED" = true ] && [ "$(gv_record_get "$rec/record" path)" = "$cfg" ] &&
-    [ "$(gv_record_get "$rec/record" runtime)" = "$name" ]; then
-    continue
-  fi
-  undone="$undone $(gv_record_get "$rec/record" path)"
-  gv_docker_undo "$rec"
-done <<EOF
+undo_earlier() {
+  records=$(gv_records configure-docker)
+  while IFS= read -r rec; do
+    [ -n "$rec" ] || continue
+    if [ "$GV_DOCKER_ENABLED" = true ] && [ "$(gv_record_get "$rec/record" path)" = "$cfg" ] &&
+      [ "$(gv_record_get "$rec/record" runtime)" = "$name" ]; then
+      continue
+    fi
+    undone="$undone $(gv_record_get "$rec/record" path)"
+    gv_docker_undo "$rec"
+  done <<EOF
 $records
 EOF
+}
 
 if [ "$GV_DOCKER_ENABLED" != true ]; then
+  undo_earlier
   if [ -n "$undone" ]; then
     gv_log "Docker is not enabled in the plan: removed what pulumi-gvisor had configured in$undone"
   else
@@ -99,6 +103,7 @@ gv_check_runsc_flags "$entry_path" "$@"
 if [ "$entry_path" != "$runsc" ]; then
   gv_check_runsc_flags "$runsc"
 fi
+undo_earlier
 
 # -- merge (against our record of this file, when there is one)
 rec=$(gv_rec_dir "$cfg")
