@@ -209,3 +209,34 @@ describe("uninstall and the Host component's ownership marks", () => {
     expect(await host.stat("/usr/local/bin/runsc")).toBeDefined();
   });
 });
+
+describe("records of the first layout ($GV_STATE_DIR/docker, /containerd)", () => {
+  it("are converted, so uninstall on a host configured by an earlier release is exact", async () => {
+    const original = '{\n  "debug": true\n}\n';
+    const host = await suite.freshHost({ daemonJson: original, containerdConfig: "version = 2\n" });
+    const plan = testPlan(suite.mirror(), { containerd: { enabled: true } });
+    await mustRun(host, plan, "install");
+    // What the earlier release left: its bytes in place and one record per step.
+    const written = `${JSON.stringify({ debug: true, runtimes: { runsc: { path: "/usr/local/bin/runsc", runtimeArgs: ["--network=none"] } }, "default-runtime": "runsc" }, null, 2)}\n`;
+    await host.writeFile(DAEMON, written);
+    expect((await host.docker.reload()).ok).toBe(true);
+    await host.writeFile(`${STATE}/docker/record`, "config=/etc/docker/daemon.json\nruntime=runsc\n", 0o600);
+    await host.writeFile(`${STATE}/docker/original`, original, 0o600);
+    await host.writeFile(`${STATE}/docker/written`, written, 0o600);
+    const block = '\n# BEGIN pulumi-gvisor runtime runsc\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]\n  runtime_type = "io.containerd.runsc.v1"\n# END pulumi-gvisor runtime runsc\n';
+    await host.writeFile("/etc/containerd/config.toml", `version = 2\n${block}`);
+    await host.writeFile("/etc/containerd/runsc.toml", "[runsc_config]\n", 0o644);
+    await host.writeFile(`${STATE}/containerd/record`, "config=/etc/containerd/config.toml\nruntime=runsc\nrunsc_toml=/etc/containerd/runsc.toml\n", 0o600);
+    await host.writeFile(`${STATE}/containerd/config.original`, "version = 2\n", 0o600);
+    await host.writeFile(`${STATE}/containerd/config.written`, `version = 2\n${block}`, 0o600);
+    await host.writeFile(`${STATE}/containerd/runsc.toml.original.absent`, "", 0o600);
+    await host.writeFile(`${STATE}/containerd/runsc.toml.written`, "[runsc_config]\n", 0o600);
+
+    await mustRun(host, plan, "uninstall");
+    expect(await host.readFile(DAEMON)).toBe(original);
+    expect((await host.docker.cli(["info", "--format", "{{.DefaultRuntime}}"])).stdout.trim()).toBe("runc");
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe("version = 2\n");
+    expect(await host.stat("/etc/containerd/runsc.toml")).toBeUndefined();
+    expect(await host.stat(STATE)).toBeUndefined();
+  });
+});

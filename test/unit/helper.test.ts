@@ -119,6 +119,17 @@ describe("docker-unmerge", () => {
   });
 });
 
+describe("docker-default-guess (records of the first layout)", () => {
+  it.each<[string, object, object | undefined, string]>([
+    ["set by the first layout", { "default-runtime": "runsc" }, {}, "1"],
+    ["already in the original", { "default-runtime": "runsc" }, { "default-runtime": "runsc" }, "0"],
+    ["another default", { "default-runtime": "kata" }, undefined, "0"],
+  ])("%s", (_name, current, orig, expected) => {
+    const r = helper("docker-default-guess", { GVP_RUNTIME: "runsc", ...(orig === undefined ? { GVP_ORIG: join(work, "none") } : {}) }, { GVP_CONFIG: json(current), ...(orig !== undefined ? { GVP_ORIG: json(orig) } : {}) });
+    expect(r.stdout.trim()).toBe(expected);
+  });
+});
+
 describe("docker-transition (dockerd keeps keys that disappear on reload)", () => {
   it.each<[string, object, object, number, object | undefined]>([
     ["default-runtime disappears: stated as runc first", { "default-runtime": "runsc", runtimes: { runsc: ENTRY } }, { runtimes: { runsc: ENTRY } }, 0, { "default-runtime": "runc", runtimes: { runsc: ENTRY } }],

@@ -247,6 +247,15 @@ def cmd_docker_merge():
         sys.exit(3)
     write_text(env("GVP_OUT"), dump_daemon_json(new, text))
 
+def cmd_docker_default_guess():
+    # 1 when default-runtime in GVP_CONFIG names GVP_RUNTIME and the original
+    # (GVP_ORIG, may be missing) did not: the first record layout set it.
+    name = env("GVP_RUNTIME")
+    cur, _ = load_daemon_json(env("GVP_CONFIG"), env("GVP_CONFIG"))
+    orig_path = env("GVP_ORIG")
+    orig, _ = load_daemon_json(orig_path, orig_path) if os.path.exists(orig_path) else ({}, "")
+    print(1 if (cur or {}).get("default-runtime") == name and (orig or {}).get("default-runtime") != name else 0)
+
 def cmd_docker_unmerge():
     # Takes our runtime GVP_RUNTIME out of GVP_CONFIG (the original's entry of
     # that name comes back), and default-runtime if GVP_SET_DEFAULT=1 and it

@@ -377,9 +377,51 @@ gv_rec_intend() {
     gv_die "could not write to the record in $1" "free space on the file system of $GV_STATE_DIR (is it full?) and re-run; nothing was changed"
 }
 
+# gv__legacy_rec PATH KIND OWNER RUNTIME ORIGINAL WRITTEN: a per-file record
+# from the first layout's copies (ORIGINAL: the original bytes, if it exists;
+# WRITTEN: the bytes last written).
+gv__legacy_rec() {
+  gv_rec=$(gv_rec_dir "$1") || return 1
+  rm -rf -- "$gv_rec"
+  { gv_mkstate "$GV_STATE_DIR/files" && gv_mkstate "$gv_rec"; } || return 1
+  gv__o=absent gv__omode=''
+  if [ -f "$5" ]; then
+    gv__o=present
+    gv__omode=$(stat -c %a -- "$5")
+    cp -p -- "$5" "$gv_rec/original" || return 1
+  fi
+  if [ -f "$6" ]; then gv_sha512 "$6" >"$gv_rec/written" || return 1; fi
+  gv_rec_put "$gv_rec" "path=$1" "kind=$2" "owner=$3" "runtime=$4" "set_default=${7:-0}" "original=$gv__o" "original_mode=$gv__omode"
+}
+
+# gv__migrate_v1: records of the first layout ($GV_STATE_DIR/docker and
+# /containerd, one record per step) become per-file records; the old
+# directory goes only once the new records are written.
+gv__migrate_v1() {
+  gv__m="$GV_STATE_DIR/docker"
+  if [ -f "$gv__m/record" ]; then
+    gv__p=$(gv_record_get "$gv__m/record" config)
+    gv__r=$(gv_record_get "$gv__m/record" runtime)
+    # That layout owned default-runtime whenever it named the runtime and the original did not.
+    gv__sd=$(gv_py docker-default-guess "GVP_CONFIG=$gv__p" "GVP_ORIG=$gv__m/original" "GVP_RUNTIME=$gv__r" 2>/dev/null) || gv__sd=0
+    { gv__legacy_rec "$gv__p" json configure-docker "$gv__r" "$gv__m/original" "$gv__m/written" "$gv__sd" &&
+      rm -rf -- "$gv__m"; } || gv_die "could not convert the records in $gv__m" "check that $GV_STATE_DIR is writable and not full, then re-run"
+  fi
+  gv__m="$GV_STATE_DIR/containerd"
+  if [ -f "$gv__m/record" ]; then
+    gv__r=$(gv_record_get "$gv__m/record" runtime)
+    { gv__legacy_rec "$(gv_record_get "$gv__m/record" config)" block configure-containerd "$gv__r" \
+      "$gv__m/config.original" "$gv__m/config.written" &&
+      gv__legacy_rec "$(gv_record_get "$gv__m/record" runsc_toml)" plain configure-containerd "$gv__r" \
+        "$gv__m/runsc.toml.original" "$gv__m/runsc.toml.written" &&
+      rm -rf -- "$gv__m"; } || gv_die "could not convert the records in $gv__m" "check that $GV_STATE_DIR is writable and not full, then re-run"
+  fi
+}
+
 # gv_records OWNER: print the record directories OWNER made, one a line
 # (removing starts that never got a record).
 gv_records() {
+  gv__migrate_v1
   for gv__rd in "$GV_STATE_DIR"/files/*; do
     [ -d "$gv__rd" ] || continue
     if [ ! -f "$gv__rd/record" ]; then
