@@ -18,6 +18,7 @@ const isComment = (line: string) => /^\s*#/.test(line) && !/^#!/.test(line) && !
 export function stripComments(text: string): string {
   const out: string[] = [];
   const open: string[] = [];
+  let inQuote: "'" | '"' | undefined;
   for (const line of text.split("\n")) {
     const inside = open[0];
     if (inside !== undefined) {
@@ -29,9 +30,33 @@ export function stripComments(text: string): string {
       }
       continue;
     }
-    if (line.trim() === "" || isComment(line)) continue;
-    out.push(line);
-    for (const m of line.matchAll(HEREDOC)) open.push(m[2]!);
+    if (inQuote === undefined && (line.trim() === "" || isComment(line))) continue;
+    // Indentation is for readers, except on a line that continues a quoted string.
+    out.push(inQuote === undefined ? line.trimStart() : line);
+    inQuote = quoteStateAfter(line, inQuote);
+    if (inQuote === undefined) for (const m of line.matchAll(HEREDOC)) open.push(m[2]!);
   }
   return out.join("\n");
+}
+
+/**
+ * Which quote (if any) is still open at the end of `line`, given the one open
+ * at its start. Enough for this code's style: quotes pair up on a line except
+ * in a few deliberate multi-line strings; `#` starts a comment only outside
+ * quotes and after a blank.
+ */
+function quoteStateAfter(line: string, open: "'" | '"' | undefined): "'" | '"' | undefined {
+  let q = open;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (q === "'") {
+      if (c === "'") q = undefined;
+    } else if (q === '"') {
+      if (c === "\\") i++;
+      else if (c === '"') q = undefined;
+    } else if (c === "\\") i++;
+    else if (c === "'" || c === '"') q = c;
+    else if (c === "#" && (i === 0 || /\s/.test(line[i - 1]!))) break;
+  }
+  return q;
 }

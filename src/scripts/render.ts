@@ -83,14 +83,30 @@ export const STEP_INPUTS: Readonly<Record<StepName, readonly (keyof StepVariable
 export const STEPS_DIR = join(__dirname, "steps");
 
 const bodies = new Map<string, string>();
-/** The static text of `steps/<name>.sh`, read once. */
-export function stepSource(name: StepName | "lib"): string {
+/** The static text of `steps/<name>.sh` (or `steps/helper.py` for "helper"), read once. */
+export function stepSource(name: StepName | "lib" | "helper"): string {
   let text = bodies.get(name);
   if (text === undefined) {
-    text = readFileSync(join(STEPS_DIR, `${name}.sh`), "utf8");
+    text = readFileSync(join(STEPS_DIR, name === "helper" ? "helper.py" : `${name}.sh`), "utf8");
     bodies.set(name, text);
   }
   return text;
+}
+
+/** lib.sh's by-hand `gv__pysrc` (reads helper.py beside the step file). */
+const BY_HAND_PYSRC = /^gv__pysrc\(\) \{\n[^\n]*\n\}$/m;
+
+/**
+ * lib.sh with helper.py inside it: `gv__pysrc` becomes a quoted heredoc of the
+ * program, so a rendered step is one self-contained text (pruneLib then keeps
+ * only the python subcommands the step runs).
+ */
+export function libWithHelper(): string {
+  const lib = withoutShebang(stepSource("lib"));
+  const helper = stepSource("helper");
+  if (!BY_HAND_PYSRC.test(lib)) throw new Error("lib.sh: gv__pysrc is not in the form the renderer replaces");
+  if (helper.split("\n").includes("GV_PY")) throw new Error("helper.py: a line equals the heredoc delimiter GV_PY");
+  return lib.replace(BY_HAND_PYSRC, () => `gv__pysrc() {\n  cat <<'GV_PY'\n${helper.endsWith("\n") ? helper : `${helper}\n`}GV_PY\n}`);
 }
 
 /** All step variables for a plan (the superset; each step takes its own subset). */
@@ -156,7 +172,7 @@ export function stepAssignments(plan: HostPlan, step: StepName): string[] {
  * short command that then sources this text from the host's bundle store.
  */
 export function renderStepBody(step: StepName): string {
-  const full = [pruneLib(withoutShebang(stepSource("lib")), stepSource(step)).trimEnd(), withoutShebang(stepSource(step)).trimEnd()].join("\n");
+  const full = [pruneLib(libWithHelper(), stepSource(step)).trimEnd(), withoutShebang(stepSource(step)).trimEnd()].join("\n");
   return `${stripComments(full)}\n`;
 }
 

@@ -2,17 +2,10 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { stepSource } from "../../src/scripts/render";
 
-/** The python program lib.sh embeds (between `cat <<'GV_PY'` and `GV_PY`). */
-function embeddedPython(): string {
-  const lib = stepSource("lib");
-  const start = lib.indexOf("cat <<'GV_PY'\n");
-  const end = lib.indexOf("\nGV_PY\n", start);
-  expect(start).toBeGreaterThan(0);
-  expect(end).toBeGreaterThan(start);
-  return lib.slice(start + "cat <<'GV_PY'\n".length, end + 1);
-}
+/** The python program every rendered step embeds (steps/helper.py). */
+const embeddedPython = () => stepSource("helper");
 
-describe("lib.sh's python helper", () => {
+describe("the python helper (helper.py)", () => {
   // Amazon Linux 2023 ships python 3.9: the oldest interpreter the steps meet.
   it("is valid Python 3.9 syntax", () => {
     const check = "import ast,sys; ast.parse(sys.stdin.read(), feature_version=(3, 9)); print('ok')";

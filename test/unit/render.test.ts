@@ -47,8 +47,8 @@ function variablesRead(step: StepName): Set<string> {
 const x86 = buildHostPlan({ arch: "x86_64", version: "20261020.0", runsc: { network: "none" }, containerd: { enabled: true } });
 const arm = buildHostPlan({ arch: "arm64", version: "20260817.0", runsc: { platform: "systrap", overlay2: "root:memory" }, docker: { runtimeName: "gvisor", defaultRuntime: true } });
 
-/** The rendered script up to where lib.sh starts: header and quoted variables. */
-const prelude = (script: string, step: StepName) => script.slice(0, script.length - renderStepBody(step).length);
+/** The rendered script up to where the plan-independent body starts: header and quoted variables. */
+const prelude = (script: string, step: StepName) => script.slice(0, script.indexOf(renderStepBody(step)));
 
 describe("step rendering", () => {
   for (const step of STEPS) {
@@ -91,6 +91,21 @@ describe("step rendering", () => {
     expect(docker).toMatch(/^gv_docker_reload\(\) \{$/m);
     expect(docker).toMatch(/^def cmd_docker_merge\(\):$/m);
     expect(install.length).toBeLessThan(stepSource("lib").length + stepSource("install").length);
+  });
+
+  it("carries helper.py inside the text, pruned to what the step runs, and reads no file beside it", () => {
+    const install = renderStepBody("install");
+    expect(install).toMatch(/^def cmd_undo_plan\(\):$/m);
+    expect(install).not.toMatch(/^def cmd_docker_merge\(\):$/m);
+    expect(install).not.toContain("/helper.py");
+    expect(install).toContain("cat <<'GV_PY'\n");
+    const docker = renderStepBody("configure-docker");
+    expect(docker).toMatch(/^def cmd_docker_unmerge\(\):$/m);
+    expect(docker).not.toMatch(/^def cmd_verify_doc\(\):$/m);
+    // The shared code loses its comment lines (user data must fit 16 KiB); shellcheck directives stay.
+    expect(install).not.toContain("# Records of managed files");
+    expect(install).toMatch(/^\s*# shellcheck disable=/m);
+    expect(renderStepBody("install")).toBe(install);
   });
 
   it("quotes hostile values so the shell sees them as data", () => {

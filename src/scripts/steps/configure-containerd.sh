@@ -29,7 +29,12 @@
 #
 # stdout: {"step":"configure-containerd","changed":true|false,"runtime":...,"config":...,
 #          "configVersion":N,"runscToml":...,"restarted":true|false,"restartRequired":true|false}
-#         or {"step":"configure-containerd","changed":false,"skipped":true} when containerd is off.
+#         or {"step":"configure-containerd","changed":true|false,"skipped":true,"undone":[...],
+#             "restartRequired":...} when containerd is off.
+#
+# Records (lib.sh, "Records of managed files") are written before either file
+# is touched; records of another config.toml, runtime name or runsc.toml path
+# (the plan changed), or all of them when containerd is off, are undone first.
 set -eu
 if ! command -v gv_init >/dev/null 2>&1; then
   # Run by hand: the renderer prepends lib.sh itself.
@@ -51,20 +56,59 @@ fi
 
 gv_init configure-containerd
 tmp=$(gv_tmpdir)
-
-if [ "$GV_CONTAINERD_ENABLED" != true ]; then
-  gv_nothing_changed "containerd is not enabled in the plan; skipping"
-  gv_require_python
-  gv_emit step=configure-containerd changed:b=false skipped:b=true
-  exit 0
-fi
 gv_require_python
-gv_need_cmd containerd "install containerd first, or turn the containerd part of the plan off"
 
 cfg=$GV_CONTAINERD_CONFIG
 name=$GV_CONTAINERD_RUNTIME
 toml=$GV_RUNSC_TOML_PATH
-state="$GV_STATE_DIR/containerd"
+gv_restart_required=false
+gv_undo_action=''
+gv_rec=''
+gv_sweep_beside "$cfg"
+gv_sweep_beside "$toml"
+
+# undo_earlier: undo what an earlier plan did elsewhere (another config.toml,
+# runtime name or runsc.toml path), or everything when containerd is now off.
+# It runs after the new plan's own checks (flags, runsc.toml), so a plan that
+# cannot be applied leaves the old one in place.
+undone=''
+undo_earlier() {
+  undone_cfgs=''
+  records=$(gv_records configure-containerd)
+  while IFS= read -r rec; do
+    [ -n "$rec" ] || continue
+    rpath=$(gv_record_get "$rec/record" path)
+    rkind=$(gv_record_get "$rec/record" kind)
+    if [ "$GV_CONTAINERD_ENABLED" = true ]; then
+      if [ "$rkind" = block ] && [ "$rpath" = "$cfg" ] && [ "$(gv_record_get "$rec/record" runtime)" = "$name" ]; then continue; fi
+      if [ "$rkind" = plain ] && [ "$rpath" = "$toml" ]; then continue; fi
+    fi
+    undone="$undone $rpath"
+    gv_containerd_undo "$rec"
+    case $gv_undo_action in none | keep) ;; *) [ "$rkind" != block ] || undone_cfgs="$undone_cfgs $rpath" ;; esac
+  done <<EOF
+$records
+EOF
+  for c in $undone_cfgs; do
+    gv_containerd_reload_after_undo "$c"
+  done
+}
+
+if [ "$GV_CONTAINERD_ENABLED" != true ]; then
+  undo_earlier
+  if [ -n "$undone" ]; then
+    gv_log "containerd is not enabled in the plan: removed what pulumi-gvisor had configured in$undone"
+  else
+    gv_nothing_changed "containerd is not enabled in the plan; skipping"
+  fi
+  changed=false
+  [ -z "$undone" ] || changed=true
+  gv_emit step=configure-containerd "changed:b=$changed" skipped:b=true "undone:l=$undone" \
+    "restartRequired:b=$gv_restart_required"
+  exit 0
+fi
+gv_need_cmd containerd "install containerd first, or turn the containerd part of the plan off"
+
 runsc="$GV_INSTALL_DIR/runsc"
 shim="$GV_INSTALL_DIR/containerd-shim-runsc-v1"
 
@@ -85,6 +129,7 @@ printf '%s\n' "$toml_text" >"$tmp/runsc.toml"
 toml_check=$(gv_py runsc-toml-check "GVP_TOML=$toml_text" 2>"$tmp/toml.err") ||
   gv_die "$(head -n 1 "$tmp/toml.err")" "fix the plan's runsc options; nothing was written"
 [ "$toml_check" = checked ] || gv_log "python3 has no tomllib here; runsc.toml is written as rendered, unchecked"
+undo_earlier
 toml_changed=true
 if gv_same_bytes "$tmp/runsc.toml" "$toml"; then
   toml_changed=false
@@ -111,9 +156,12 @@ case $rm_rc in
   3) cp "$src" "$without" ;;
   *) gv_die "$cfg: $(head -n 1 "$tmp/block.err")" "repair or remove the marker lines by hand and re-run" ;;
 esac
-# Imports in the file are resolved relative to it: check beside the target.
-probe_dir=$(dirname "$cfg")
-mkdir -p "$probe_dir"
+# Imports in the file are resolved relative to it: check beside the target
+# (beside the link's target when config.toml is a symlink: that is written).
+mkdir -p "$(dirname "$cfg")"
+cfg_real=$cfg
+[ ! -L "$cfg" ] || cfg_real=$(readlink -f -- "$cfg")
+probe_dir=$(dirname "$cfg_real")
 
 inspect=$(gv_py containerd-inspect "GVP_CONFIG=$without")
 version=$(printf '%s\n' "$inspect" | sed -n 's/^version=//p')
@@ -171,7 +219,7 @@ esac
 if [ "$cfg_changed" = true ]; then
   # The runtime must not already be defined outside our block (in the file or
   # a file it imports): dump the file as it is without the block.
-  probe="$probe_dir/.$(basename "$cfg").pulumi-gvisor-probe"
+  probe="$probe_dir/.$(basename "$cfg_real").pulumi-gvisor-probe"
   gv_cleanup_add "$probe"
   cp "$without" "$probe"
   if ! gv_containerd_dump "$probe" "$tmp/without.dump" 2>"$tmp/dump.msg"; then
@@ -185,7 +233,7 @@ if [ "$cfg_changed" = true ]; then
 
   # Validate beside the target (imports resolve relative to the file):
   # containerd must load it AND keep our runtime (it drops unknown keys silently).
-  staged="$probe_dir/.$(basename "$cfg").pulumi-gvisor-new"
+  staged="$probe_dir/.$(basename "$cfg_real").pulumi-gvisor-new"
   gv_cleanup_add "$staged"
   cp "$cand" "$staged"
   if [ "$cfg_existed" = true ]; then
@@ -211,34 +259,40 @@ if [ "$cfg_changed" = true ]; then
   fi
 fi
 
-restart_required=false
+restart_required=$gv_restart_required
+restarted=false
 if [ "$cfg_changed" = false ] && [ "$toml_changed" = false ]; then
   if gv_containerd_restart_required "$cfg"; then
-    restart_required=true
-    gv_warn "a running containerd started before $cfg was last written; restart it to load runtime $name"
+    # Our bytes are in place but containerd started before they were (an
+    # earlier run may have died before its restart).
+    if gv_has_systemd && systemctl is-active --quiet containerd.service 2>/dev/null; then
+      gv_log "containerd started before $cfg was last written; restarting it to load runtime $name"
+      gv_phase restart
+      systemctl restart containerd.service ||
+        gv_die "containerd did not restart with $cfg" "see 'journalctl -u containerd'"
+      restarted=true
+    else
+      restart_required=true
+      gv_warn "a running containerd started before $cfg was last written; restart it to load runtime $name"
+    fi
   fi
-  gv_nothing_changed "$cfg and $toml are already as planned"
-  gv_emit step=configure-containerd changed:b=false "runtime=$name" "config=$cfg" "configVersion:i=$version" \
-    "runscToml=$toml" restarted:b=false "restartRequired:b=$restart_required"
+  [ "$restarted" = true ] || gv_nothing_changed "$cfg and $toml are already as planned"
+  gv_emit step=configure-containerd "changed:b=$restarted" "runtime=$name" "config=$cfg" "configVersion:i=$version" \
+    "runscToml=$toml" "restarted:b=$restarted" "restartRequired:b=$restart_required"
   exit 0
 fi
 
-# -- commit: record originals (first time only), keep previous bytes, rename
-gv_mkstate "$state"
-new_records=''
-record_original() { # FILE NAME
-  if [ ! -e "$state/$2.original" ] && [ ! -e "$state/$2.original.absent" ]; then
-    if [ -e "$1" ]; then
-      cp -p "$1" "$state/$2.original"
-      new_records="$new_records $state/$2.original"
-    else
-      : >"$state/$2.original.absent"
-      new_records="$new_records $state/$2.original.absent"
-    fi
-  fi
-}
-record_original "$cfg" config
-record_original "$toml" runsc.toml
+# -- records first (originals copied and checked; the intents), then the files
+gv_phase record
+if [ "$cfg_changed" = true ]; then
+  gv_rec_open "$cfg" block configure-containerd "$name"
+  cfg_rec=$gv_rec
+  gv_rec_intend "$cfg_rec" "$cand"
+fi
+if [ "$toml_changed" = true ]; then
+  gv_rec_open "$toml" plain configure-containerd "$name"
+  gv_rec_intend "$gv_rec" "$tmp/runsc.toml"
+fi
 prev_cfg=''
 prev_toml=''
 if [ -e "$cfg" ]; then
@@ -252,23 +306,27 @@ fi
 
 wrote_cfg=false
 wrote_toml=false
-restarted=false
 gv_step_rollback() {
   if [ "$wrote_toml" = true ]; then
-    if [ -n "$prev_toml" ]; then gv_replace_file "$prev_toml" "$toml"; else rm -f "$toml"; fi
-    gv_warn "put back the previous $toml"
-  fi
-  if [ "$wrote_cfg" = true ]; then
-    if [ -n "$prev_cfg" ]; then gv_replace_file "$prev_cfg" "$cfg"; else rm -f "$cfg"; fi
-    gv_warn "put back the previous $cfg"
-    if [ "$restarted" = true ]; then
-      systemctl restart containerd.service && gv_warn "restarted containerd with the previous configuration"
+    if { if [ -n "$prev_toml" ]; then gv_replace_file "$prev_toml" "$toml"; else rm -f "$toml"; fi; }; then
+      gv_warn "put back the previous $toml"
+    else
+      gv_warn "could not put back the previous $toml; uninstall (or the next run) works from the record"
     fi
   fi
-  for f in $new_records; do rm -f "$f"; done
-  rmdir "$state" "$GV_STATE_DIR" 2>/dev/null
+  if [ "$wrote_cfg" = true ]; then
+    if { if [ -n "$prev_cfg" ]; then gv_replace_file "$prev_cfg" "$cfg"; else rm -f "$cfg"; fi; }; then
+      gv_warn "put back the previous $cfg"
+      if [ "$restarted" = true ]; then
+        systemctl restart containerd.service && gv_warn "restarted containerd with the previous configuration"
+      fi
+    else
+      gv_warn "could not put back the previous $cfg; uninstall (or the next run) works from the record"
+    fi
+  fi
 }
 
+gv_phase write
 if [ "$toml_changed" = true ]; then
   gv_log "writing $toml"
   mkdir -p "$(dirname "$toml")"
@@ -278,7 +336,7 @@ fi
 if [ "$cfg_changed" = true ]; then
   gv_log "writing runtime $name (config version $version) into $cfg"
   wrote_cfg=true
-  mv -f "$staged" "$cfg"
+  mv -f "$staged" "$cfg_real"
 fi
 
 # -- restart containerd only if config.toml changed
@@ -286,13 +344,14 @@ if [ "$cfg_changed" = true ]; then
   if gv_has_systemd && systemctl is-active --quiet containerd.service 2>/dev/null; then
     gv_log "restarting containerd (systemctl restart containerd; running containers keep running)"
     restarted=true
+    gv_phase restart
     systemctl restart containerd.service ||
-      gv_die "containerd did not restart with the new $cfg" "see 'journalctl -u containerd'; the previous file was put back"
+      gv_die "containerd did not restart with the new $cfg" "see 'journalctl -u containerd'"
     i=0
     until systemctl is-active --quiet containerd.service 2>/dev/null; do
       i=$((i + 1))
       [ "$i" -lt 20 ] || gv_die "containerd is not active after the restart with the new $cfg" \
-        "see 'journalctl -u containerd'; the previous file was put back"
+        "see 'journalctl -u containerd'"
       sleep 1
     done
   elif gv_has_systemd; then
@@ -305,20 +364,8 @@ if [ "$cfg_changed" = true ]; then
   fi
 fi
 
-# -- remember what we wrote (uninstall restores originals only if these bytes are still there)
-if [ "$cfg_changed" = true ]; then
-  cp "$cfg" "$tmp/config.written"
-  gv_replace_file "$tmp/config.written" "$state/config.written" 0600
-fi
-if [ "$toml_changed" = true ]; then
-  cp "$toml" "$tmp/runsc.toml.written"
-  gv_replace_file "$tmp/runsc.toml.written" "$state/runsc.toml.written" 0600
-fi
-printf 'config=%s\nruntime=%s\nrunsc_toml=%s\n' "$cfg" "$name" "$toml" >"$tmp/record"
-gv_replace_file "$tmp/record" "$state/record" 0600
 wrote_cfg=false
 wrote_toml=false
-new_records=''
 
 gv_emit step=configure-containerd changed:b=true "runtime=$name" "config=$cfg" "configVersion:i=$version" \
   "runscToml=$toml" "restarted:b=$restarted" "restartRequired:b=$restart_required"

@@ -78,6 +78,11 @@ runsc_dst="$dir/runsc"
 shim_dst="$dir/containerd-shim-runsc-v1"
 bin_dst="$dir/gvisor-bin"
 
+# Staged and rollback copies a killed run left beside the targets (fixed names).
+for n in runsc containerd-shim-runsc-v1 gvisor-bin; do
+  rm -rf -- "$dir/.$n.pulumi-gvisor-new" "$dir/.$n.pulumi-gvisor-old" "$dir/$n.pulumi-gvisor-undo"
+done
+
 # -- already installed? (no download at all when the record still matches)
 if [ -f "$record" ] &&
   [ "$(gv_record_get "$record" version)" = "$GV_VERSION" ] &&
@@ -261,30 +266,64 @@ if [ "$has_bin" = true ]; then
   bin_sum=$(gv_tree_digest "$root/gvisor-bin")
 fi
 
+# $state/dir names the directory orig/ and our binaries belong to; it is
+# written before anything there is backed up or renamed. When the plan moved
+# the install directory, ours come out of the old one first (what was there
+# before us goes back), then the new one starts with no backups.
+prev_dir=$(cat "$state/dir" 2>/dev/null || gv_record_get "$record" install_dir)
+if [ -n "$prev_dir" ] && [ "$prev_dir" != "$dir" ]; then
+  gv_log "the install directory moved from $prev_dir to $dir: removing pulumi-gvisor's binaries from $prev_dir"
+  gv_undo_binaries "$state" "$prev_dir"
+  gv_phase forget-old-dir
+  rm -rf -- "${state:?}/orig"
+  rm -f -- "$record"
+fi
+if [ "$prev_dir" != "$dir" ]; then
+  { printf '%s\n' "$dir" >"$state/dir.tmp" && gv_sync "$state/dir.tmp" && mv -f "$state/dir.tmp" "$state/dir"; } ||
+    gv_die "could not write the install record in $state" "free space on the file system of $GV_STATE_DIR (is it full?) and re-run; nothing was installed"
+fi
+
 # Keep a copy of any runsc/shim/gvisor-bin we did not install ourselves, once,
-# so uninstall can put it back.
-old_runsc_rec=$(gv_record_get "$record" runsc_sha512)
-old_shim_rec=$(gv_record_get "$record" shim_sha512)
+# so uninstall can put it back. Ours are those whose digest is in written.<name>
+# (noted before each rename, so a run killed after renaming still knows them).
 old_bin_rec=$(gv_record_get "$record" gvisor_bin_sha512)
 new_backups=''
-backup_foreign() { # NAME TARGET RECORDED_SUM
+is_ours() { # NAME TARGET
+  [ -f "$state/written.$1" ] || return 1
+  if [ -d "$2" ]; then
+    grep -qx -- "$(gv_tree_digest "$2")" "$state/written.$1"
+  else
+    grep -qx -- "$(gv_sha512 "$2")" "$state/written.$1"
+  fi
+}
+backup_foreign() { # NAME TARGET
   [ -e "$2" ] || return 0
   [ ! -e "$state/orig/$1" ] || return 0
-  if [ -d "$2" ]; then
-    [ -n "$3" ] && [ "$(gv_tree_digest "$2")" = "$3" ] && return 0
-  else
-    [ -n "$3" ] && [ "$(gv_sha512 "$2")" = "$3" ] && return 0
-  fi
+  ! is_ours "$1" "$2" || return 0
   gv_log "keeping a copy of the existing $2 (not installed by pulumi-gvisor) for uninstall"
+  gv_phase backup
   mkdir -p "$state/orig"
-  cp -pR "$2" "$state/orig/.$1.tmp"
+  rm -rf -- "$state/orig/.$1.tmp"
+  if [ -d "$2" ]; then want=$(gv_tree_digest "$2"); else want=$(gv_sha512 "$2"); fi
+  if ! cp -pR -- "$2" "$state/orig/.$1.tmp" 2>"$tmp/copy.err" ||
+    { if [ -d "$2" ]; then got=$(gv_tree_digest "$state/orig/.$1.tmp"); else got=$(gv_sha512 "$state/orig/.$1.tmp"); fi; [ "$got" != "$want" ]; }; then
+    rm -rf -- "$state/orig/.$1.tmp"
+    gv_die "could not keep a verified copy of the existing $2 in $state ($(head -n 1 "$tmp/copy.err"))" \
+      "free space on the file system of $GV_STATE_DIR (is it full?) and re-run; nothing was installed"
+  fi
+  gv_sync "$state/orig/.$1.tmp"
   mv "$state/orig/.$1.tmp" "$state/orig/$1"
   new_backups="$new_backups $1"
 }
-backup_foreign runsc "$runsc_dst" "$old_runsc_rec"
-backup_foreign containerd-shim-runsc-v1 "$shim_dst" "$old_shim_rec"
+# Legacy records name one digest each: count those as ours too.
+for n in runsc:runsc_sha512 containerd-shim-runsc-v1:shim_sha512 gvisor-bin:gvisor_bin_sha512; do
+  s=$(gv_record_get "$record" "${n#*:}")
+  [ -z "$s" ] || grep -qx -- "$s" "$state/written.${n%%:*}" 2>/dev/null || printf '%s\n' "$s" >>"$state/written.${n%%:*}"
+done
+backup_foreign runsc "$runsc_dst"
+backup_foreign containerd-shim-runsc-v1 "$shim_dst"
 if [ "$has_bin" = true ] || [ -n "$old_bin_rec" ]; then
-  backup_foreign gvisor-bin "$bin_dst" "$old_bin_rec"
+  backup_foreign gvisor-bin "$bin_dst"
 fi
 
 # Staged copies and rollback copies use fixed names, so a killed run leaves
@@ -333,7 +372,17 @@ keep_old() { # NAME: keep the current target aside for rollback
   fi
 }
 
+# The intent: the digests of what is about to be renamed in, synced first.
+gv_phase record
+{
+  printf '%s\n' "$runsc_sum" >>"$state/written.runsc" &&
+    printf '%s\n' "$shim_sum" >>"$state/written.containerd-shim-runsc-v1" &&
+    { [ -z "$bin_sum" ] || printf '%s\n' "$bin_sum" >>"$state/written.gvisor-bin"; } &&
+    gv_sync "$state"/written.*
+} || gv_die "could not write the install record in $state" "free space on the file system of $GV_STATE_DIR (is it full?) and re-run; nothing was installed"
+
 gv_log "installing runsc $version into $dir"
+gv_phase rename
 for n in runsc containerd-shim-runsc-v1; do
   keep_old "$n"
   committed="$committed $n"
@@ -368,7 +417,9 @@ shim_sha512=$shim_sum
 gvisor_bin_sha512=$bin_sum
 runsc_version=$version
 EOF
+gv_phase commit
 gv_replace_file "$tmp/record" "$record" 0600
+gv_sync "$record"
 committed=''
 
 gv_log "installed runsc $version, containerd-shim-runsc-v1$([ "$has_bin" = true ] && printf ' and gvisor-bin/') in $dir"

@@ -45,9 +45,42 @@ gv_init() {
   trap 'exit 130' INT
   trap 'exit 141' PIPE
   trap 'exit 143' TERM
-  gv_run=$(mktemp -d "${TMPDIR:-/tmp}/pulumi-gvisor.XXXXXX") ||
-    gv_die "could not create a temporary directory" "check that ${TMPDIR:-/tmp} is writable and not full"
+  # A temp dir that takes writes (a full /tmp may still create directories);
+  # /var/tmp when ${TMPDIR:-/tmp} does not.
+  gv_run=''
+  for gv__t in "${TMPDIR:-/tmp}" /var/tmp; do
+    gv__sweep_tmp "$gv__t"
+    gv__d=$(mktemp -d "$gv__t/pulumi-gvisor.$$.XXXXXX" 2>/dev/null) || continue
+    if printf '%4096s' '' >"$gv__d/.probe" 2>/dev/null; then
+      gv_run=$gv__d
+      break
+    fi
+    rm -rf -- "$gv__d"
+  done
+  [ -n "$gv_run" ] ||
+    gv_die "could not write a temporary directory in ${TMPDIR:-/tmp} or /var/tmp" "free space there (are they full or read-only?) and re-run; nothing was changed"
   gv_cleanup_add "$gv_run"
+}
+
+# gv__sweep_tmp DIR: remove the temp dirs of steps that were killed (their
+# pid, in the name, is gone), so a kill leaves nothing behind for long.
+gv__sweep_tmp() {
+  for gv__d in "$1"/pulumi-gvisor.*.*; do
+    [ -d "$gv__d" ] || continue
+    gv__p=${gv__d##*/pulumi-gvisor.}
+    gv__p=${gv__p%%.*}
+    case $gv__p in '' | *[!0-9]*) continue ;; esac
+    kill -0 "$gv__p" 2>/dev/null || rm -rf -- "$gv__d"
+  done
+}
+
+# gv_sweep_beside PATH: remove the staged siblings of PATH (and of its
+# symlink's target) a killed run may have left: .NAME.pulumi-gvisor-new/-probe.
+gv_sweep_beside() {
+  for gv__s in "$1" "$(readlink -f -- "$1" 2>/dev/null || true)"; do
+    [ -n "$gv__s" ] || continue
+    rm -f -- "$(dirname "$gv__s")/.$(basename "$gv__s").pulumi-gvisor-new" "$(dirname "$gv__s")/.$(basename "$gv__s").pulumi-gvisor-probe"
+  done
 }
 
 # gv_tmpdir: print the step's private temp directory (removed on exit).
@@ -98,6 +131,9 @@ gv__on_exit() {
     fi
     if [ -n "${gv_run:-}" ] && [ -s "$gv_run/.error" ]; then
       cat "$gv_run/.error" >&2
+    elif [ -n "$gv__died" ] && [ "$gv__died" != printed ]; then
+      # The message could not go through the temp dir (full?): it is still here.
+      printf '%s\n' "$gv__died" >&2
     elif [ "$gv__died" != printed ]; then
       printf 'pulumi-gvisor %s: error: failed (exit %s) during: %s; see the messages above, fix the cause and re-run the step\n' \
         "$GV_STEP" "$gv__rc" "$gv__phase" >&2
@@ -235,19 +271,195 @@ gv_mkstate() {
 # gv_replace_file SRC DST [MODE]: atomically replace DST with SRC's bytes.
 # The temp file sits next to DST (same filesystem, so mv is a rename). An
 # existing DST keeps its mode and owner; a new one gets MODE (default 0644).
+# A symlinked DST is written through: the link stays, its target changes.
 gv_replace_file() {
-  gv__dst_dir=$(dirname "$2") || return 1
-  gv__tmpf="$gv__dst_dir/.$(basename "$2").pulumi-gvisor-new"
+  gv__dst=$2
+  if [ -L "$gv__dst" ]; then
+    gv__dst=$(readlink -f -- "$2") || return 1
+  fi
+  gv__dst_dir=$(dirname "$gv__dst") || return 1
+  gv__tmpf="$gv__dst_dir/.$(basename "$gv__dst").pulumi-gvisor-new"
   gv_cleanup_add "$gv__tmpf"
   rm -f -- "$gv__tmpf" || return 1
-  if [ -f "$2" ]; then
-    cp -p -- "$2" "$gv__tmpf" || return 1
+  if [ -f "$gv__dst" ]; then
+    cp -p -- "$gv__dst" "$gv__tmpf" || return 1
     cat -- "$1" >"$gv__tmpf" || return 1
   else
     cp -- "$1" "$gv__tmpf" || return 1
     chmod "${3:-0644}" "$gv__tmpf" || return 1
   fi
-  mv -f -- "$gv__tmpf" "$2"
+  mv -f -- "$gv__tmpf" "$gv__dst"
+}
+
+# gv_phase NAME: mark a point after which the step changes host state (one
+# line on stderr). Every such point is crash-safe: the host test suite kills
+# steps at each mark and checks that the next run converges.
+gv_phase() {
+  printf 'pulumi-gvisor %s: phase %s\n' "$GV_STEP" "$1" >&2
+}
+
+# gv_sync PATH...: flush PATH to disk (so a record is durable before the
+# change it describes); the whole file system when sync(1) takes no files.
+gv_sync() {
+  sync -- "$@" 2>/dev/null || sync
+}
+
+# ---------------------------------------------------------------------------
+# Records of managed files (daemon.json, config.toml, runsc.toml)
+#
+# $GV_STATE_DIR/files/<key>/ per file: `record` (path, kind, owner, runtime,
+# set_default, original=present|absent), `original` (its bytes before us,
+# copied and verified) and `written` (the sha512 of every version we wrote).
+# The record is written and synced BEFORE the file is changed and a version's
+# digest is added to `written` before that version is written, so whatever
+# instant a step dies at, the file is either its original or one of ours and
+# the next run (or uninstall) can tell which. A directory without `record` is
+# a start that changed nothing: it is removed.
+
+# gv_rec_dir PATH: print the record directory of managed file PATH.
+gv_rec_dir() {
+  printf '%s' "$1" >"$gv_run/rec.key"
+  gv__key=$(gv_sha512 "$gv_run/rec.key") || return 1
+  printf '%s/files/%.32s\n' "$GV_STATE_DIR" "$gv__key"
+}
+
+# gv_rec_put DIR KEY=VALUE...: rewrite DIR/record with KEYs set (synced, renamed).
+gv_rec_put() {
+  gv__rd=$1
+  shift
+  { [ ! -f "$gv__rd/record" ] || cat -- "$gv__rd/record"; } >"$gv__rd/record.tmp" || return 1
+  for gv__kv in "$@"; do
+    grep -v "^${gv__kv%%=*}=" "$gv__rd/record.tmp" >"$gv__rd/record.tmp2"
+    printf '%s\n' "$gv__kv" >>"$gv__rd/record.tmp2" || return 1
+    mv -f -- "$gv__rd/record.tmp2" "$gv__rd/record.tmp" || return 1
+  done
+  gv_sync "$gv__rd/record.tmp" && mv -f -- "$gv__rd/record.tmp" "$gv__rd/record" && gv_sync "$gv__rd"
+}
+
+# gv_rec_open PATH KIND OWNER RUNTIME: make sure PATH has a record; the first
+# time, copy its original bytes and check the copy (size and sha512) before
+# anything is changed. Sets gv_rec (the directory) and gv_rec_new (true when
+# created now). A failed copy (full disk) removes the partial one and fails
+# with the host untouched.
+gv_rec_open() {
+  gv_rec=$(gv_rec_dir "$1") || gv_die "could not compute the record name for $1" "re-run the step"
+  gv_rec_new=false
+  [ ! -f "$gv_rec/record" ] || return 0
+  # shellcheck disable=SC2034 # read by the steps
+  gv_rec_new=true
+  rm -rf -- "$gv_rec"
+  { gv_mkstate "$GV_STATE_DIR/files" && gv_mkstate "$gv_rec"; } ||
+    gv_die "could not create the record directory $gv_rec" "check that $GV_STATE_DIR is writable and not full, then re-run; nothing was changed"
+  gv__o=absent gv__osum='' gv__osize='' gv__omode='' gv__olink=''
+  if [ -e "$1" ]; then
+    gv__o=present
+    [ ! -L "$1" ] || gv__olink=$(readlink -- "$1")
+    if ! { gv__osum=$(gv_sha512 "$1") && gv__osize=$(wc -c <"$1") && gv__omode=$(stat -L -c %a -- "$1") &&
+      cp -p -- "$1" "$gv_rec/original.tmp" 2>"$gv_run/copy.err" &&
+      [ "$(wc -c <"$gv_rec/original.tmp")" = "$gv__osize" ] &&
+      [ "$(gv_sha512 "$gv_rec/original.tmp")" = "$gv__osum" ] &&
+      gv_sync "$gv_rec/original.tmp" && mv -f -- "$gv_rec/original.tmp" "$gv_rec/original"; }; then
+      rm -rf -- "$gv_rec"
+      gv_die "could not keep a verified copy of the original $1 in $GV_STATE_DIR ($(head -n 1 "$gv_run/copy.err" 2>/dev/null || true))" \
+        "free space on the file system of $GV_STATE_DIR (is it full?) and re-run; nothing was changed"
+    fi
+  fi
+  gv_rec_put "$gv_rec" "path=$1" "kind=$2" "owner=$3" "runtime=$4" "set_default=0" "original=$gv__o" \
+    "original_sha512=$gv__osum" "original_size=$gv__osize" "original_mode=$gv__omode" "link=$gv__olink" || {
+    rm -rf -- "$gv_rec"
+    gv_die "could not write the record for $1 in $GV_STATE_DIR" "free space on the file system of $GV_STATE_DIR (is it full?) and re-run; nothing was changed"
+  }
+}
+
+# gv_rec_intend DIR FILE: note FILE's digest in DIR/written before FILE's
+# bytes are written to the managed path (the intent).
+gv_rec_intend() {
+  { gv__sum=$(gv_sha512 "$2") && printf '%s\n' "$gv__sum" >>"$1/written" && gv_sync "$1/written"; } ||
+    gv_die "could not write to the record in $1" "free space on the file system of $GV_STATE_DIR (is it full?) and re-run; nothing was changed"
+}
+
+# gv__legacy_rec PATH KIND OWNER RUNTIME ORIGINAL WRITTEN: a per-file record
+# from the first layout's copies (ORIGINAL: the original bytes, if it exists;
+# WRITTEN: the bytes last written).
+gv__legacy_rec() {
+  gv_rec=$(gv_rec_dir "$1") || return 1
+  rm -rf -- "$gv_rec"
+  { gv_mkstate "$GV_STATE_DIR/files" && gv_mkstate "$gv_rec"; } || return 1
+  gv__o=absent gv__omode=''
+  if [ -f "$5" ]; then
+    gv__o=present
+    gv__omode=$(stat -c %a -- "$5")
+    cp -p -- "$5" "$gv_rec/original" || return 1
+  fi
+  if [ -f "$6" ]; then gv_sha512 "$6" >"$gv_rec/written" || return 1; fi
+  gv_rec_put "$gv_rec" "path=$1" "kind=$2" "owner=$3" "runtime=$4" "set_default=${7:-0}" "original=$gv__o" "original_mode=$gv__omode"
+}
+
+# gv__migrate_v1: records of the first layout ($GV_STATE_DIR/docker and
+# /containerd, one record per step) become per-file records; the old
+# directory goes only once the new records are written.
+gv__migrate_v1() {
+  gv__m="$GV_STATE_DIR/docker"
+  if [ -f "$gv__m/record" ]; then
+    gv__p=$(gv_record_get "$gv__m/record" config)
+    gv__r=$(gv_record_get "$gv__m/record" runtime)
+    # That layout owned default-runtime whenever it named the runtime and the original did not.
+    gv__sd=$(gv_py docker-default-guess "GVP_CONFIG=$gv__p" "GVP_ORIG=$gv__m/original" "GVP_RUNTIME=$gv__r" 2>/dev/null) || gv__sd=0
+    { gv__legacy_rec "$gv__p" json configure-docker "$gv__r" "$gv__m/original" "$gv__m/written" "$gv__sd" &&
+      rm -rf -- "$gv__m"; } || gv_die "could not convert the records in $gv__m" "check that $GV_STATE_DIR is writable and not full, then re-run"
+  fi
+  gv__m="$GV_STATE_DIR/containerd"
+  if [ -f "$gv__m/record" ]; then
+    gv__r=$(gv_record_get "$gv__m/record" runtime)
+    { gv__legacy_rec "$(gv_record_get "$gv__m/record" config)" block configure-containerd "$gv__r" \
+      "$gv__m/config.original" "$gv__m/config.written" &&
+      gv__legacy_rec "$(gv_record_get "$gv__m/record" runsc_toml)" plain configure-containerd "$gv__r" \
+        "$gv__m/runsc.toml.original" "$gv__m/runsc.toml.written" &&
+      rm -rf -- "$gv__m"; } || gv_die "could not convert the records in $gv__m" "check that $GV_STATE_DIR is writable and not full, then re-run"
+  fi
+}
+
+# gv_records OWNER: print the record directories OWNER made, one a line
+# (removing starts that never got a record).
+gv_records() {
+  gv__migrate_v1
+  for gv__rd in "$GV_STATE_DIR"/files/*; do
+    [ -d "$gv__rd" ] || continue
+    if [ ! -f "$gv__rd/record" ]; then
+      rm -rf -- "$gv__rd"
+      continue
+    fi
+    [ "$(gv_record_get "$gv__rd/record" owner)" != "$1" ] || printf '%s\n' "$gv__rd"
+  done
+}
+
+# gv_rec_action DIR MERGED: print what undoing DIR's file means:
+# none | restore-original | remove-file | unmerge | keep (see helper.py undo_action).
+gv_rec_action() {
+  gv__orig=''
+  [ ! -f "$1/original" ] || gv__orig="$1/original"
+  gv_py undo-plan "GVP_PATH=$(gv_record_get "$1/record" path)" "GVP_WRITTEN=$1/written" \
+    "GVP_ORIGINAL=$gv__orig" "GVP_MERGED=$2"
+}
+
+# gv_rec_restore DIR: put the original back at the record's path, exact bytes
+# and mode (through a symlink, which stays a link); '' original = remove.
+gv_rec_restore() {
+  gv__p=$(gv_record_get "$1/record" path)
+  if [ -f "$1/original" ]; then
+    gv_replace_file "$1/original" "$gv__p" || return 1
+    chmod "$(gv_record_get "$1/record" original_mode)" -- "$gv__p"
+  else
+    rm -f -- "$gv__p"
+  fi
+}
+
+# gv_rec_close DIR: the undo of DIR is complete: forget it.
+gv_rec_close() {
+  gv_sweep_beside "$(gv_record_get "$1/record" path)"
+  rm -rf -- "$1"
+  rmdir -- "$GV_STATE_DIR/files" 2>/dev/null || true
+  gv_sync "$GV_STATE_DIR" 2>/dev/null || true
 }
 
 # gv_emit FIELD...: print the step's one-line JSON object on the real stdout.
@@ -271,6 +483,56 @@ gv_runsc_version() {
     return 1
   }
   printf '%s\n' "$gv__v" | sed -n '1{s/^runsc version //;p;}'
+}
+
+# ---------------------------------------------------------------------------
+# Installed binaries ($GV_STATE_DIR/install: record, written.<name> with the
+# digest of every build we put in, orig/<name> a copy of what was there first)
+
+# gv_undo_binaries STATE DIR: take our runsc, containerd-shim-runsc-v1 and
+# gvisor-bin/ out of DIR (a copy of what was there before us goes back; one
+# changed since is kept). Sets gv_bin_removed and gv_bin_kept (name lists).
+gv_undo_binaries() {
+  gv_bin_removed=''
+  gv_bin_kept=''
+  for gv__n in runsc containerd-shim-runsc-v1 gvisor-bin; do
+    # Records from before written.<name> existed name one digest each.
+    case $gv__n in
+      runsc) gv__k=runsc_sha512 ;;
+      containerd-shim-runsc-v1) gv__k=shim_sha512 ;;
+      *) gv__k=gvisor_bin_sha512 ;;
+    esac
+    gv__s=$(gv_record_get "$1/record" "$gv__k")
+    [ -z "$gv__s" ] || printf '%s\n' "$gv__s" >>"$1/written.$gv__n"
+    gv__t="$2/$gv__n"
+    gv__orig=''
+    [ ! -e "$1/orig/$gv__n" ] || gv__orig="$1/orig/$gv__n"
+    gv__a=$(gv_py undo-plan "GVP_PATH=$gv__t" "GVP_WRITTEN=$1/written.$gv__n" "GVP_ORIGINAL=$gv__orig" GVP_MERGED=0) ||
+      gv_die "could not check $gv__t against the install record" "re-run"
+    case $gv__a in
+      restore-original)
+        gv_log "putting back the $gv__t that was there before pulumi-gvisor"
+        gv_phase binary-undo
+        rm -rf -- "$2/.$gv__n.pulumi-gvisor-new"
+        gv_cleanup_add "$2/.$gv__n.pulumi-gvisor-new"
+        { cp -pR -- "$gv__orig" "$2/.$gv__n.pulumi-gvisor-new" &&
+          { [ ! -d "$gv__t" ] || rm -rf -- "$gv__t"; } &&
+          mv -f -- "$2/.$gv__n.pulumi-gvisor-new" "$gv__t"; } ||
+          gv_die "could not put back the earlier $gv__t" "check $2 (read-only, full?) and re-run; the install record is kept"
+        gv_bin_removed="$gv_bin_removed $gv__n"
+        ;;
+      remove-file)
+        gv_log "removing $gv__t"
+        gv_phase binary-undo
+        rm -rf -- "$gv__t" || gv_die "could not remove $gv__t" "check $2 and re-run; the install record is kept"
+        gv_bin_removed="$gv_bin_removed $gv__n"
+        ;;
+      keep | unmerge)
+        gv_warn "$gv__t is not one pulumi-gvisor installed (checksum differs); leaving it in place"
+        gv_bin_kept="$gv_bin_kept $gv__n"
+        ;;
+    esac
+  done
 }
 
 # ---------------------------------------------------------------------------
@@ -373,33 +635,35 @@ gv_docker_reload() {
   return 2
 }
 
-# gv_docker_confirm CFG RUNTIME: poll `docker info` (up to 15s) until dockerd
-# shows what CFG says about RUNTIME (present with CFG's path and args, or
-# absent) and CFG's default-runtime when CFG sets one. Returns 1 on timeout
+# gv_docker_confirm CFG RUNTIME: poll `docker info` (for at most 20s, each
+# call at most 5s: a hung dockerd must not hold the step for minutes) until
+# dockerd shows what CFG says about RUNTIME (present with CFG's path and args,
+# or absent) and CFG's default-runtime when CFG sets one. Returns 1 on timeout
 # with the last mismatch in $gv_run/confirm.err.
 gv_docker_confirm() {
   if ! command -v docker >/dev/null 2>&1; then
     gv_warn "the docker CLI is not installed, so the reload cannot be confirmed"
     return 0
   fi
-  gv__i=0
-  while [ "$gv__i" -lt 15 ]; do
-    gv__info=$(gv_timeout 10 docker info --format '{"runtimes":{{json .Runtimes}},"default":{{json .DefaultRuntime}}}' 2>"$gv_run/confirm.err") || gv__info=''
+  gv__until=$(($(date +%s) + 20))
+  while :; do
+    gv__info=$(gv_timeout 5 docker info --format '{"runtimes":{{json .Runtimes}},"default":{{json .DefaultRuntime}}}' 2>"$gv_run/confirm.err") || gv__info=''
     if [ -n "$gv__info" ] &&
       gv_py docker-info-check "GVP_INFO=$gv__info" "GVP_RUNTIME=$2" "GVP_FILE=$1" 2>"$gv_run/confirm.err"; then
       return 0
     fi
-    gv__i=$((gv__i + 1))
+    [ -s "$gv_run/confirm.err" ] || echo "docker info did not answer (dockerd hung?)" >"$gv_run/confirm.err"
+    [ "$(date +%s)" -lt "$gv__until" ] || return 1
     sleep 1
   done
-  return 1
 }
 
-# gv_docker_apply NEW CFG RUNTIME: put NEW's bytes at CFG (NEW empty: remove
+# gv_docker_apply NEW CFG RUNTIME [RECORD]: put NEW's bytes at CFG (NEW empty: remove
 # CFG) and have a running dockerd take them. dockerd's reload never drops a
 # key that disappeared from daemon.json (default-runtime, runtimes), so when
 # one disappears CFG first passes through a version that states it explicitly
 # ("default-runtime": "runc", "runtimes": {}), is reloaded, then gets NEW.
+# The intermediate's digest goes into RECORD's intents before it is written.
 # Returns 0 applied and confirmed, 2 dockerd is not running (file written),
 # 1 reload failed, 3 dockerd did not take it, 4 write failed.
 gv_docker_apply() {
@@ -410,6 +674,7 @@ gv_docker_apply() {
   if [ -f "$2" ] &&
     gv_py docker-transition "GVP_CURRENT=$2" "GVP_FINAL=$1" "GVP_OUT=$gv_run/transition.json" 2>/dev/null; then
     gv_log "dockerd keeps removed keys on reload, so first reloading with them stated explicitly"
+    [ -z "${4:-}" ] || gv_rec_intend "$4" "$gv_run/transition.json"
     gv__t_rc=0
     gv__docker_put_reload "$gv_run/transition.json" "$2" "$3" || gv__t_rc=$?
     if [ "$gv__t_rc" -ne 0 ]; then
@@ -438,6 +703,64 @@ gv__docker_put_reload() {
   gv_docker_confirm "$2" "$3" || return 3
 }
 
+# gv_docker_loaded CFG RUNTIME: true when dockerd is not running, or when
+# `docker info` already shows what CFG says about RUNTIME (one look, no wait).
+gv_docker_loaded() {
+  gv_docker_running || return 0
+  command -v docker >/dev/null 2>&1 || return 0
+  gv__info=$(gv_timeout 5 docker info --format '{"runtimes":{{json .Runtimes}},"default":{{json .DefaultRuntime}}}' 2>/dev/null) &&
+    gv_py docker-info-check "GVP_INFO=$gv__info" "GVP_RUNTIME=$2" "GVP_FILE=$1" 2>/dev/null
+}
+
+# gv_docker_undo DIR: undo configure-docker's record DIR: daemon.json back to
+# its original bytes if it still holds one of ours, else only our runtime
+# (and a default-runtime we set) taken out; dockerd reloaded and confirmed.
+# Sets gv_undo_action; forgets the record only once that is done.
+gv_docker_undo() {
+  gv__u=$1
+  gv__ucfg=$(gv_record_get "$gv__u/record" path)
+  gv__uname=$(gv_record_get "$gv__u/record" runtime)
+  gv_undo_action=$(gv_rec_action "$gv__u" 1) || gv_die "could not read the record in $gv__u" "re-run"
+  gv__unew=''
+  case $gv_undo_action in
+    restore-original) gv__unew="$gv__u/original" ;;
+    unmerge)
+      gv__orig=''
+      [ ! -f "$gv__u/original" ] || gv__orig="$gv__u/original"
+      gv__urc=0
+      gv_py docker-unmerge "GVP_CONFIG=$gv__ucfg" "GVP_RUNTIME=$gv__uname" "GVP_ORIG=$gv__orig" \
+        "GVP_SET_DEFAULT=$(gv_record_get "$gv__u/record" set_default)" "GVP_OUT=$gv_run/unmerged.json" \
+        2>"$gv_run/unmerge.err" || gv__urc=$?
+      case $gv__urc in
+        0) gv__unew="$gv_run/unmerged.json" gv_undo_action='removed-entry' ;;
+        3) gv_undo_action=none ;;
+        6) gv_undo_action=remove-file ;;
+        *) gv_die "$(head -n 1 "$gv_run/unmerge.err")" "fix $gv__ucfg by hand and re-run; it was not changed" ;;
+      esac
+      ;;
+  esac
+  if [ "$gv_undo_action" = none ]; then
+    gv_log "$gv__ucfg holds nothing of pulumi-gvisor's runtime $gv__uname"
+  else
+    gv_log "undoing runtime $gv__uname in $gv__ucfg ($gv_undo_action)"
+    gv_phase docker-undo
+    gv__arc=0
+    gv_docker_apply "$gv__unew" "$gv__ucfg" "$gv__uname" "$gv__u" || gv__arc=$?
+    case $gv__arc in
+      0 | 2)
+        if [ "$gv_undo_action" = restore-original ]; then
+          chmod "$(gv_record_get "$gv__u/record" original_mode)" -- "$gv__ucfg" || true
+        fi
+        ;;
+      3) gv_die "dockerd did not take $gv__ucfg without runtime $gv__uname ($(head -n 1 "$gv_run/confirm.err" 2>/dev/null))" \
+        "see dockerd's log (journalctl -u docker, or its log file) and re-run; the record is kept, so the next run tries again" ;;
+      *) gv_die "could not write $gv__ucfg or reload dockerd while removing runtime $gv__uname" \
+        "check dockerd and the file system, then re-run; the record is kept, so the next run tries again" ;;
+    esac
+  fi
+  gv_rec_close "$gv__u"
+}
+
 # ---------------------------------------------------------------------------
 # containerd
 
@@ -462,6 +785,64 @@ gv_containerd_restart_required() {
   gv_py containerd-stale "GVP_CONFIG=$1"
 }
 
+# gv_containerd_undo DIR: undo configure-containerd's record DIR: config.toml
+# (kind block) back to its original bytes if it still holds one of ours, else
+# our marked block taken out (checked with `containerd config dump`);
+# runsc.toml (kind plain) restored or removed unless edited since. Sets
+# gv_undo_action; the caller restarts containerd when a block file changed.
+gv_containerd_undo() {
+  gv__u=$1
+  gv__up=$(gv_record_get "$gv__u/record" path)
+  gv__uname=$(gv_record_get "$gv__u/record" runtime)
+  gv__merged=0
+  [ "$(gv_record_get "$gv__u/record" kind)" != block ] || gv__merged=1
+  gv_undo_action=$(gv_rec_action "$gv__u" "$gv__merged") || gv_die "could not read the record in $gv__u" "re-run"
+  if [ "$gv_undo_action" = unmerge ]; then
+    gv__urc=0
+    gv_py containerd-block "GVP_MODE=remove" "GVP_CONFIG=$gv__up" "GVP_RUNTIME=$gv__uname" \
+      "GVP_OUT=$gv_run/unblocked.toml" 2>"$gv_run/block.err" || gv__urc=$?
+    case $gv__urc in
+      0) gv_undo_action='removed-block' ;;
+      3) gv_undo_action=none ;;
+      *) gv_die "$gv__up: $(head -n 1 "$gv_run/block.err")" "remove the block by hand and re-run; $gv__up was not changed" ;;
+    esac
+    if [ "$gv_undo_action" = removed-block ] && command -v containerd >/dev/null 2>&1; then
+      gv__real=$(readlink -f -- "$gv__up")
+      gv__staged="$(dirname "$gv__real")/.$(basename "$gv__real").pulumi-gvisor-probe"
+      gv_cleanup_add "$gv__staged"
+      cp "$gv_run/unblocked.toml" "$gv__staged"
+      gv_containerd_dump "$gv__staged" "$gv_run/undo.dump" 2>"$gv_run/dump.msg" ||
+        gv_die "containerd cannot load $gv__up once pulumi-gvisor's block is removed: $(head -n 1 "$gv_run/dump.msg")" \
+          "fix the rest of $gv__up by hand and re-run; $gv__up was not changed"
+      rm -f -- "$gv__staged"
+    fi
+  fi
+  gv_phase containerd-undo
+  case $gv_undo_action in
+    restore-original) gv_log "restoring the original $gv__up"; gv_rec_restore "$gv__u" ;;
+    remove-file) gv_log "removing $gv__up (it did not exist before pulumi-gvisor)"; rm -f -- "$gv__up" ;;
+    removed-block) gv_log "removing runtime $gv__uname from $gv__up"; gv_replace_file "$gv_run/unblocked.toml" "$gv__up" ;;
+    keep) gv_warn "$gv__up changed since pulumi-gvisor wrote it; leaving it in place" ;;
+    *) ;;
+  esac || gv_die "could not write $gv__up" "check the file system (read-only, full?) and re-run; the record is kept, so the next run tries again"
+  gv_rec_close "$gv__u"
+}
+
+# gv_containerd_reload_after_undo CONFIG: a containerd that read CONFIG must
+# drop the runtime: restart it under systemd, else say a restart is due
+# (sets gv_restart_required=true).
+gv_containerd_reload_after_undo() {
+  if gv_has_systemd && systemctl is-active --quiet containerd.service 2>/dev/null; then
+    gv_log "restarting containerd (systemctl restart containerd; running containers keep running)"
+    systemctl restart containerd.service ||
+      gv_die "containerd did not restart after $1 was restored" "see 'journalctl -u containerd' and fix $1"
+  elif ! gv_has_systemd && gv_py containerd-running "GVP_CONFIG=$1"; then
+    # shellcheck disable=SC2034 # read by the steps
+    gv_restart_required=true
+    gv_warn "containerd is running without systemd and still has the runtime loaded: restart it yourself (it was not killed)"
+  fi
+}
+
 # ---------------------------------------------------------------------------
 # python helper (JSON, TOML blocks, config dumps). Values come from GVP_*
 # environment variables set for the one call; the subcommand is argv[1].
@@ -473,579 +854,12 @@ gv_py() {
   env "$@" "${gv_python:-python3}" -I -c "$(gv__pysrc)" "$gv__sub"
 }
 
+# gv__pysrc: the python helper's program (helper.py beside this file). The
+# renderer replaces this function with one that carries helper.py, pruned to
+# the subcommands the step runs, in a heredoc, so a rendered step needs no
+# other file; run by hand, a step reads helper.py from its own directory.
 gv__pysrc() {
-  cat <<'GV_PY'
-import hashlib, json, os, re, stat, sys
-
-def die(msg, code=4):
-    sys.stderr.write(msg.rstrip("\n") + "\n")
-    sys.exit(code)
-
-def env(name, default=None):
-    v = os.environ.get(name)
-    if v is None:
-        if default is None:
-            die("internal error: %s is not set" % name, 70)
-        return default
-    return v
-
-def read_text(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        die("%s is not UTF-8 text" % path)
-
-def write_text(path, text):
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-
-# -- emit -----------------------------------------------------------------
-def cmd_emit():
-    out = {}
-    for i in range(1, int(env("GVE_COUNT")) + 1):
-        spec = env("GVE_%d" % i)
-        key, _, val = spec.partition("=")
-        name, _, typ = key.partition(":")
-        if typ == "":
-            out[name] = val
-        elif typ == "b":
-            out[name] = (val == "true")
-        elif typ == "i":
-            out[name] = int(val) if val != "" else None
-        elif typ == "j":
-            out[name] = json.loads(val)
-        elif typ == "n":
-            out[name] = None
-        elif typ == "s?":
-            out[name] = val if val != "" else None
-        elif typ == "l":
-            out[name] = val.split()
-        else:
-            die("internal error: bad field type " + typ, 70)
-    sys.stdout.write(json.dumps(out, separators=(",", ":"), ensure_ascii=False) + "\n")
-
-# -- hashing --------------------------------------------------------------
-def cmd_sha512():
-    h = hashlib.sha512()
-    with open(env("GVP_FILE"), "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    print(h.hexdigest())
-
-def cmd_tree_digest():
-    root = env("GVP_DIR")
-    h = hashlib.sha512()
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(dirnames + filenames):
-            p = os.path.join(dirpath, name)
-            rel = os.path.relpath(p, root)
-            st = os.lstat(p)
-            h.update(("%s\0%o\0" % (rel, st.st_mode)).encode("utf-8", "surrogateescape"))
-            if stat.S_ISLNK(st.st_mode):
-                h.update(os.readlink(p).encode("utf-8", "surrogateescape"))
-            elif stat.S_ISREG(st.st_mode):
-                with open(p, "rb") as f:
-                    for chunk in iter(lambda: f.read(1 << 20), b""):
-                        h.update(chunk)
-            h.update(b"\0")
-    print(h.hexdigest())
-
-def cmd_untar():
-    # Fallback when bzip2(1) is missing: extract regular files and directories only.
-    import tarfile
-    dest = env("GVP_DEST")
-    with tarfile.open(env("GVP_ARCHIVE"), "r:bz2") as tf:
-        for m in tf.getmembers():
-            name = os.path.normpath(m.name)
-            if name.startswith("/") or name == ".." or name.startswith("../"):
-                die("archive member %r escapes the extraction directory" % m.name)
-            target = os.path.join(dest, name)
-            if m.isdir():
-                os.makedirs(target, exist_ok=True)
-            elif m.isfile():
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                src = tf.extractfile(m)
-                with open(target, "wb") as f:
-                    f.write(src.read())
-                os.chmod(target, m.mode & 0o755)
-
-# -- Docker daemon.json -----------------------------------------------------
-def load_daemon_json(path, what):
-    if not os.path.exists(path):
-        return None, ""
-    text = read_text(path)
-    if text.strip() == "":
-        return {}, text
-    try:
-        obj = json.loads(text)
-    except ValueError as e:
-        die("%s is not valid JSON (%s)" % (what, e))
-    if not isinstance(obj, dict):
-        die("%s does not hold a JSON object" % what)
-    if "runtimes" in obj and not isinstance(obj["runtimes"], dict):
-        die('%s has a "runtimes" value that is not an object' % what)
-    return obj, text
-
-def json_indent(text):
-    for line in text.splitlines():
-        m = re.match(r'^([ \t]+)"', line)
-        if m:
-            ws = m.group(1)
-            return "\t" if ws.startswith("\t") else len(ws)
-    return 2
-
-def dump_daemon_json(obj, old_text):
-    return json.dumps(obj, indent=json_indent(old_text), ensure_ascii=False) + "\n"
-
-def parse_entry():
-    try:
-        entry = json.loads(env("GVP_ENTRY"))
-    except ValueError as e:
-        die("the runtime entry is not valid JSON (%s)" % e, 5)
-    if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or entry["path"] == "":
-        die('the runtime entry must be a JSON object with a "path" string', 5)
-    args = entry.get("runtimeArgs", [])
-    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-        die('the runtime entry\'s "runtimeArgs" must be a list of strings', 5)
-    return entry
-
-def cmd_entry_words():
-    # Line 1: the runtime path; then one runtimeArg per line.
-    entry = parse_entry()
-    for w in [entry["path"]] + list(entry.get("runtimeArgs", [])):
-        if "\n" in w:
-            die("a runtime argument contains a newline", 5)
-        print(w)
-
-def cmd_docker_runtime_words():
-    # Path and runtimeArgs (one per line) of GVP_RUNTIME in `docker info` JSON; exit 3 if absent.
-    got = (json.loads(env("GVP_INFO")) or {}).get(env("GVP_RUNTIME"))
-    if not isinstance(got, dict) or not isinstance(got.get("path"), str):
-        sys.exit(3)
-    for w in [got["path"]] + [str(a) for a in (got.get("runtimeArgs") or [])]:
-        print(w.replace("\n", " "))
-
-def cmd_docker_merge():
-    # exit 0: wrote GVP_OUT; exit 3: no change; exit 4: bad daemon.json; exit 5: bad entry.
-    path, name = env("GVP_CONFIG"), env("GVP_RUNTIME")
-    entry = parse_entry()
-    obj, text = load_daemon_json(path, path)
-    new = json.loads(json.dumps(obj if obj is not None else {}))
-    runtimes = new.get("runtimes", {})
-    runtimes[name] = entry
-    new["runtimes"] = runtimes
-    if env("GVP_DEFAULT") == "true":
-        new["default-runtime"] = name
-    elif new.get("default-runtime") == name:
-        del new["default-runtime"]
-    if obj is not None and new == obj:
-        sys.exit(3)
-    write_text(env("GVP_OUT"), dump_daemon_json(new, text))
-
-def cmd_docker_unmerge():
-    # exit 0: wrote GVP_OUT; 3: nothing of ours left; 4: bad daemon.json; 6: delete the file.
-    path, name = env("GVP_CONFIG"), env("GVP_RUNTIME")
-    cur, text = load_daemon_json(path, path)
-    if cur is None:
-        sys.exit(3)
-    orig_path = env("GVP_ORIG", "")
-    orig = {}
-    if orig_path:
-        o, _ = load_daemon_json(orig_path, "the recorded original daemon.json")
-        orig = o or {}
-    orig_rt = orig.get("runtimes") if isinstance(orig.get("runtimes"), dict) else {}
-    new = json.loads(json.dumps(cur))
-    rt = new.get("runtimes")
-    if isinstance(rt, dict) and name in rt:
-        if name in orig_rt:
-            rt[name] = orig_rt[name]
-        else:
-            del rt[name]
-        if not rt and "runtimes" not in orig:
-            del new["runtimes"]
-    if new.get("default-runtime") == name and orig.get("default-runtime") != name:
-        if "default-runtime" in orig:
-            new["default-runtime"] = orig["default-runtime"]
-        else:
-            del new["default-runtime"]
-    if new == cur:
-        sys.exit(3)
-    if new == {} and not orig_path:
-        sys.exit(6)
-    write_text(env("GVP_OUT"), dump_daemon_json(new, text))
-
-def cmd_docker_info_check():
-    # exit 0 when dockerd (GVP_INFO) shows what GVP_FILE says about GVP_RUNTIME.
-    info = json.loads(env("GVP_INFO"))
-    name = env("GVP_RUNTIME")
-    want, _ = load_daemon_json(env("GVP_FILE"), env("GVP_FILE"))
-    want = want or {}
-    have_rt = info.get("runtimes") or {}
-    if "runtimes" in want:
-        exp = want["runtimes"].get(name)
-        got = have_rt.get(name)
-        if exp is None and got is not None:
-            die("dockerd still lists runtime %s" % name, 1)
-        if exp is not None:
-            if not isinstance(got, dict):
-                die("docker info does not list runtime %s" % name, 1)
-            if (got.get("path") != exp.get("path")
-                    or list(got.get("runtimeArgs") or []) != list(exp.get("runtimeArgs") or [])):
-                die("docker info lists runtime %s as %s" % (name, json.dumps(got)), 1)
-    if "default-runtime" in want and info.get("default") != want["default-runtime"]:
-        die("docker info shows default runtime %s, not %s" % (info.get("default"), want["default-runtime"]), 1)
-
-def cmd_docker_transition():
-    # exit 0: wrote GVP_OUT, the intermediate daemon.json; exit 3: none needed.
-    cur, _ = load_daemon_json(env("GVP_CURRENT"), env("GVP_CURRENT"))
-    final_path = env("GVP_FINAL", "")
-    fin, text = load_daemon_json(final_path, final_path) if final_path else ({}, "")
-    cur, fin = cur or {}, fin or {}
-    mid = json.loads(json.dumps(fin))
-    if "default-runtime" in cur and "default-runtime" not in fin:
-        mid["default-runtime"] = "runc"
-    if "runtimes" in cur and "runtimes" not in fin:
-        mid["runtimes"] = {}
-    if mid == fin:
-        sys.exit(3)
-    write_text(env("GVP_OUT"), dump_daemon_json(mid, text))
-
-# -- TOML (containerd config, runsc.toml) ------------------------------------
-HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
-KEYVAL = re.compile(r"""^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*=\s*(.*?)\s*$""")
-
-def split_key(s):
-    parts, i = [], 0
-    while i < len(s):
-        c = s[i]
-        if c in " \t.":
-            i += 1
-        elif c == '"':
-            j, buf = i + 1, ""
-            while j < len(s) and s[j] != '"':
-                if s[j] == "\\" and j + 1 < len(s):
-                    buf += s[j + 1]
-                    j += 2
-                    continue
-                buf += s[j]
-                j += 1
-            parts.append(buf)
-            i = j + 1
-        elif c == "'":
-            j = s.find("'", i + 1)
-            j = len(s) if j < 0 else j
-            parts.append(s[i + 1:j])
-            i = j + 1
-        else:
-            j = i
-            while j < len(s) and s[j] not in ". \t":
-                j += 1
-            parts.append(s[i:j])
-            i = j
-    return parts
-
-def toml_string(v):
-    v = v.strip()
-    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
-        return v[1:-1]
-    return None
-
-def top_level_lines(text):
-    for line in text.splitlines():
-        if HEADER.match(line) or line.lstrip().startswith("[["):
-            return
-        yield line
-
-def cmd_containerd_inspect():
-    # version=N|none, content=0|1, cri_disabled=<plugin>|'' for the top of the file.
-    text = read_text(env("GVP_CONFIG"))
-    version, content, top = "none", 0, []
-    for line in text.splitlines():
-        s = line.strip()
-        if s and not s.startswith("#"):
-            content = 1
-    for line in top_level_lines(text):
-        m = re.match(r"^\s*version\s*=\s*(\d+)\s*(#.*)?$", line)
-        if m:
-            version = m.group(1)
-        top.append(line)
-    disabled = ""
-    m = re.search(r"(?ms)^\s*disabled_plugins\s*=\s*\[(.*?)\]", "\n".join(top))
-    if m:
-        names = re.findall(r"""["']([^"']*)["']""", m.group(1))
-        for n in names:
-            if n in ("cri", "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime"):
-                disabled = n
-    print("version=%s" % version)
-    print("content=%d" % content)
-    print("cri_disabled=%s" % disabled)
-
-def block_bounds(lines, name):
-    begin, end = "# BEGIN pulumi-gvisor runtime " + name, "# END pulumi-gvisor runtime " + name
-    b = [i for i, l in enumerate(lines) if l.rstrip("\r\n") == begin]
-    e = [i for i, l in enumerate(lines) if l.rstrip("\r\n") == end]
-    if not b and not e:
-        return None
-    if len(b) != 1 or len(e) != 1 or e[0] < b[0]:
-        die("the pulumi-gvisor block for runtime %s is damaged (its BEGIN/END marker lines are missing, "
-            "repeated or out of order)" % name)
-    return b[0], e[0]
-
-def cmd_containerd_block():
-    # GVP_MODE=put|remove. exit 0: wrote GVP_OUT; exit 3: result equals the input.
-    src, name, mode = env("GVP_CONFIG"), env("GVP_RUNTIME"), env("GVP_MODE")
-    text = read_text(src) if os.path.exists(src) else ""
-    lines = text.splitlines(True)
-    bounds = block_bounds(lines, name)
-    if mode == "remove":
-        if bounds is None:
-            sys.exit(3)
-        before, after = lines[:bounds[0]], lines[bounds[1] + 1:]
-        if not after and before and before[-1].strip() == "":
-            before = before[:-1]
-        new = "".join(before + after)
-    else:
-        body = env("GVP_BLOCK").strip("\n")
-        block = ["# BEGIN pulumi-gvisor runtime %s\n" % name,
-                 "# Managed by pulumi-gvisor: edits inside this block are replaced on the next run.\n"]
-        if env("GVP_VERSION_LINE", ""):
-            block.append("version = %s\n" % env("GVP_VERSION_LINE"))
-        block += [l + "\n" for l in body.split("\n")]
-        block.append("# END pulumi-gvisor runtime %s\n" % name)
-        if bounds is not None:
-            new = "".join(lines[:bounds[0]] + block + lines[bounds[1] + 1:])
-        else:
-            head = text
-            if head and not head.endswith("\n"):
-                head += "\n"
-            if head.strip() and not head.endswith("\n\n"):
-                head += "\n"
-            new = head + "".join(block)
-    if new == text and os.path.exists(src):
-        sys.exit(3)
-    write_text(env("GVP_OUT"), new)
-
-def cmd_containerd_dump_check():
-    # Find runtime GVP_RUNTIME in a `containerd config dump`.
-    name = env("GVP_RUNTIME")
-    section, found, rtype, cpath = None, 0, "", ""
-    for line in read_text(env("GVP_DUMP")).splitlines():
-        m = HEADER.match(line)
-        if m:
-            section = split_key(m.group(1))
-            continue
-        m = KEYVAL.match(line)
-        if not m or section is None:
-            continue
-        key = split_key(m.group(1))[0]
-        p = section
-        is_rt = (len(p) >= 5 and p[0] == "plugins" and p[2:4] == ["containerd", "runtimes"] and p[4] == name
-                 and p[1] in ("io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime"))
-        if not is_rt:
-            continue
-        if len(p) == 5:
-            found = 1
-            if key == "runtime_type":
-                rtype = toml_string(m.group(2)) or ""
-        elif len(p) == 6 and p[5] == "options" and key == "ConfigPath":
-            cpath = toml_string(m.group(2)) or ""
-    print("found=%d" % found)
-    print("runtime_type=%s" % rtype)
-    print("config_path=%s" % cpath)
-
-def cmd_runsc_toml_check():
-    # exit 0 valid (or cannot check); 4 invalid. Prints "checked" or "unchecked".
-    try:
-        import tomllib
-    except ImportError:
-        print("unchecked")
-        return
-    try:
-        doc = tomllib.loads(env("GVP_TOML"))
-    except tomllib.TOMLDecodeError as e:
-        die("the plan's runsc.toml is not valid TOML (%s)" % e)
-    rc = doc.get("runsc_config", {})
-    if not isinstance(rc, dict):
-        die("runsc.toml: [runsc_config] is not a table")
-    for k, v in rc.items():
-        if not isinstance(v, str):
-            die('runsc.toml: runsc_config.%s must be a quoted string (e.g. %s = "%s"); the shim rejects other types'
-                % (k, k, str(v).lower()))
-    print("checked")
-
-def containerd_pids(config):
-    want = os.path.realpath(config)
-    pids = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open("/proc/%s/comm" % pid) as f:
-                if f.read().strip() != "containerd":
-                    continue
-            with open("/proc/%s/cmdline" % pid, "rb") as f:
-                argv = f.read().decode("utf-8", "replace").split("\0")
-        except OSError:
-            continue
-        cfg = "/etc/containerd/config.toml"
-        for i, a in enumerate(argv):
-            if a in ("--config", "-c") and i + 1 < len(argv):
-                cfg = argv[i + 1]
-            elif a.startswith("--config="):
-                cfg = a.split("=", 1)[1]
-        if os.path.realpath(cfg) == want:
-            pids.append(int(pid))
-    return pids
-
-def cmd_containerd_running():
-    # exit 0 when a containerd process reads GVP_CONFIG.
-    sys.exit(0 if containerd_pids(env("GVP_CONFIG")) else 1)
-
-def cmd_containerd_stale():
-    # exit 0 when a containerd reading GVP_CONFIG started before its last write.
-    config = env("GVP_CONFIG")
-    try:
-        mtime = os.stat(config).st_mtime
-        with open("/proc/stat") as f:
-            btime = int([l.split()[1] for l in f if l.startswith("btime ")][0])
-    except (OSError, IndexError):
-        sys.exit(1)
-    hz = os.sysconf("SC_CLK_TCK")
-    for pid in containerd_pids(config):
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        started = btime + int(fields[19]) / float(hz)
-        if started < mtime - 1:
-            sys.exit(0)
-    sys.exit(1)
-
-# -- verify -------------------------------------------------------------------
-def docker_error(stderr, rc):
-    lines = [l.strip() for l in stderr.splitlines() if l.strip()]
-    for l in lines:
-        m = re.search(r"flag provided but not defined: -+[^\s:;,\"']+", l)
-        if m:
-            return m.group(0)
-    for l in lines:
-        if l.startswith("docker: "):
-            l = l[len("docker: "):]
-            return l if len(l) <= 300 else l[:297] + "..."
-    if rc == "124":
-        return "timed out"
-    if lines:
-        return lines[-1][:300]
-    return "docker exited with status %s" % rc
-
-def cmd_verify_doc():
-    # Prints the verification document; exit 0 isolated, 1 not isolated.
-    host_kernel = env("GVP_HOST_KERNEL")
-    failures = []
-    # Types follow src/plan/verification.ts: strings and booleans are never
-    # null ("" and false when unknown); only "error" and "containerd" may be.
-    runsc_version = env("GVP_RUNSC_VERSION", "")
-    if not runsc_version:
-        failures.append("runsc: not installed or does not run at %s" % env("GVP_RUNSC_PATH"))
-    runtimes = []
-    if env("GVP_DOCKER_ENABLED") == "true":
-        name = env("GVP_DOCKER_RUNTIME")
-        label = "docker/" + name
-        runsc = env("GVP_RUNSC_PATH")
-        path = env("GVP_DOCKER_RUNTIME_PATH", "")
-        r = {"engine": "docker", "name": name, "ran": False, "sandboxKernel": "",
-             "kallsymsHidden": False, "runtimePath": path,
-             "sandboxProcess": env("GVP_DOCKER_SANDBOX_PID", "") != "", "error": None}
-        kallsyms = None
-        pre = env("GVP_DOCKER_PRE_ERROR", "")
-        if pre:
-            r["error"] = pre
-        else:
-            rc = env("GVP_DOCKER_RC")
-            out = read_text(env("GVP_DOCKER_OUT")).splitlines()
-            err = read_text(env("GVP_DOCKER_ERR"))
-            diag = env("GVP_DOCKER_DIAG", "")
-            if rc != "0":
-                r["error"] = "container did not start: " + (diag or docker_error(err, rc))
-            else:
-                r["ran"] = True
-                kern = out[0].strip() if out else ""
-                r["sandboxKernel"] = kern
-                ks = [l.strip() for l in out if l.startswith("kallsyms=")]
-                if ks:
-                    kallsyms = (ks[0] == "kallsyms=hidden")
-                    r["kallsymsHidden"] = kallsyms
-                if not path or os.path.realpath(path) != os.path.realpath(runsc):
-                    r["error"] = ("dockerd's runtime %s runs %s, not the installed %s"
-                                  % (name, path or "nothing it reports", runsc))
-                elif not r["sandboxProcess"]:
-                    r["error"] = ("no process of the installed %s served the probe container, "
-                                  "so it did not run under gVisor" % runsc)
-                elif not kern:
-                    r["error"] = "the container printed no kernel version"
-                elif kern == host_kernel:
-                    r["error"] = ("the container reports the host kernel %s, so it is not running under gVisor"
-                                  % kern)
-                elif kallsyms is None:
-                    r["error"] = "the container did not report whether /proc/kallsyms is readable"
-                elif not kallsyms:
-                    r["error"] = "/proc/kallsyms is readable in the container, so it is not running under gVisor"
-        if r["error"]:
-            failures.append("%s: %s" % (label, r["error"]))
-        runtimes.append(r)
-    ctd = None
-    if env("GVP_CTD_ENABLED") == "true":
-        v = env("GVP_CTD_VERSION", "")
-        ctd = {"enabled": True, "configVersion": int(v) if v.isdigit() else 0,
-               "runtimeConfigured": env("GVP_CTD_ERROR", "") == ""}
-        if not ctd["runtimeConfigured"]:
-            failures.append("containerd/%s: %s" % (env("GVP_CTD_RUNTIME"), env("GVP_CTD_ERROR")))
-    if env("GVP_DOCKER_ENABLED") != "true" and env("GVP_CTD_ENABLED") != "true":
-        failures.append("no engine is enabled (Docker and containerd are both off), so isolation was not checked")
-    doc = {"schemaVersion": 2, "runscVersion": runsc_version, "arch": env("GVP_ARCH"),
-           "hostKernel": host_kernel, "runtimes": runtimes, "containerd": ctd,
-           "isolated": not failures, "failures": failures}
-    sys.stdout.write(json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n")
-    sys.exit(0 if not failures else 1)
-
-def cmd_runsc_process():
-    # Prints the pid of a process whose executable is the installed runsc (or
-    # a gvisor-bin/ sidecar next to it) and whose arguments name container
-    # GVP_CID; exit 3 when there is none.
-    cid = env("GVP_CID")
-    runsc = os.path.realpath(env("GVP_RUNSC_PATH"))
-    sidecars = os.path.realpath(os.path.join(env("GVP_DIR"), "gvisor-bin")) + "/"
-    if len(cid) < 12:
-        sys.exit(3)
-    for pid in sorted((p for p in os.listdir("/proc") if p.isdigit()), key=int):
-        try:
-            exe = os.readlink("/proc/%s/exe" % pid)
-            with open("/proc/%s/cmdline" % pid, "rb") as f:
-                args = f.read().decode("utf-8", "replace").split("\0")
-        except OSError:
-            continue
-        if (exe == runsc or exe.startswith(sidecars)) and any(cid in a for a in args):
-            print(pid)
-            return
-    sys.exit(3)
-
-def cmd_first_failure():
-    with open(env("GVP_FILE"), encoding="utf-8") as f:
-        failures = json.load(f).get("failures") or [""]
-    print(failures[0])
-
-# Subcommand "x-y" runs cmd_x_y. Looked up by name (no table of them) so
-# the renderer can drop the ones a step never runs.
-if __name__ == "__main__":
-    command = globals().get("cmd_" + sys.argv[1].replace("-", "_"))
-    if command is None:
-        die("pulumi-gvisor: the python helper has no command %r" % sys.argv[1])
-    command()
-GV_PY
+  cat -- "$(dirname "$0")/helper.py"
 }
 
 # ---------------------------------------------------------------------------
