@@ -119,7 +119,10 @@ export function prepareScript(s: UnitSeed, sshdAndUsers: string): string {
 H=$1 R=$2
 cp -a "$H/seed/root/." "$R/"
 ${disable.map((l) => `rm -f "$R/etc/systemd/system/${l}"`).join("\n")}
-rm -rf "$R/etc/docker" "$R/etc/containerd" "$R/var/lib/pulumi-gvisor"
+rm -rf "$R/etc/docker" "$R/etc/containerd" "$R/var/lib/pulumi-gvisor" "$R/root"
+# A stock root account: Debian's dotfiles (base-files) only.
+mkdir -m 0700 "$R/root"
+for f in bashrc profile; do cp "$R/usr/share/base-files/dot.$f" "$R/root/.$f"; done
 mkdir -p "$R/etc/docker" "$R/etc/containerd" "$R/var/lib/docker" "$R/var/lib/containerd" "$R${HOST_LOG_DIR}"
 if [ -f "$H/seed/daemon.json" ]; then cp "$H/seed/daemon.json" "$R/etc/docker/daemon.json"; fi
 if [ -f "$H/seed/containerd-config.toml" ]; then cp "$H/seed/containerd-config.toml" "$R/etc/containerd/config.toml"; fi
