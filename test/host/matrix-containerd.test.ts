@@ -68,6 +68,9 @@ async function served(host: TestHost, logFrom: number): Promise<{ criConfig: str
   return { criConfig, criOk };
 }
 
+/** runsc in the logged CRI config: JSON on 2.1, Go's %+v on 1.7 (`runsc:{Type:io.containerd.runsc.v1 …`). */
+const RUNSC_IN_CRI_CONFIG = /"runsc":\{[^}]*io\.containerd\.runsc\.v1|runsc:\{Type:io\.containerd\.runsc\.v1/;
+
 const expectedVersion = flavor.name === "sid" ? 3 : 2;
 
 describe.runIf(flavor.systemd)(`containerd.service on ${flavor.name}`, () => {
@@ -93,7 +96,7 @@ describe.runIf(flavor.systemd)(`containerd.service on ${flavor.name}`, () => {
     expect(after).not.toBe(before);
     expect((await host.systemctl(["is-active", "containerd.service"])).stdout.trim()).toBe("active");
     const { criConfig, criOk } = await served(host, logFrom);
-    expect(criConfig).toMatch(/"runsc":\{[^}]*io\.containerd\.runsc\.v1/);
+    expect(criConfig).toMatch(RUNSC_IN_CRI_CONFIG);
     expect(criOk, `ctr plugins ls:\n${(await host.exec(["ctr", "plugins", "ls"])).stdout}`).toBe(true);
 
     const verify = await mustRun(host, plan, "verify");
@@ -118,7 +121,7 @@ describe.runIf(flavor.systemd)(`containerd.service on ${flavor.name}`, () => {
       expect((parseToml(dump) as any).plugins[CRI_V2].containerd.runtimes.runsc.runtime_type).toBe("io.containerd.runsc.v1");
     }
     const { criConfig, criOk } = await served(host, logFrom);
-    expect(criConfig).toMatch(/"runsc":\{[^}]*io\.containerd\.runsc\.v1/);
+    expect(criConfig).toMatch(RUNSC_IN_CRI_CONFIG);
     expect(criOk).toBe(true);
   });
 });
