@@ -35,7 +35,7 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
       '[plugins."io.containerd.grpc.v1.cri"] table with only cni settings) the step adds the runsc table, its dump ' +
       "check passes and containerd.service restarts 'active', but the CRI plugin no longer loads: " +
       '`failed to load plugin io.containerd.grpc.v1.cri" error="invalid plugin config: no corresponding runtime ' +
-      'configured in `containerd.runtimes` for `containerd` `default_runtime_name = \"runc\"`` (runc vanished from the ' +
+      'configured in `containerd.runtimes` for `containerd` `default_runtime_name = "runc"`` (runc vanished from the ' +
       "runtimes map; `ctr plugins ls` shows cri: error). Every pod would fail. The step should check the dump keeps " +
       "the default runtime (or add runc's entry) and check the CRI plugin after the restart",
   },
