@@ -22,9 +22,10 @@ import {
   type Mirror,
   type TestHost,
 } from "./harness";
+import { flavorRuntimeArgs } from "./support/steps";
 
 /** runsc's args for Docker here: --network=none (see below), plus what the flavor needs (flavors.ts). */
-const runscArgs = () => ["--network=none", ...Object.entries(currentFlavor().testRunscFlags).map(([k, v]) => `--${k}=${v}`)];
+const runscArgs = () => ["--network=none", ...flavorRuntimeArgs()];
 const realLinks = () => execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" }).replace(/\s+/g, " ");
 const realFile = (p: string) => (fs.existsSync(p) ? fs.readFileSync(p, "utf8") : undefined);
 

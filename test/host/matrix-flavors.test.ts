@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { BUSYBOX_IMAGE, ensureRootfs, type TestHost } from "./harness";
+import { flavorRuntimeArgs } from "./support/steps";
 import { useHostSuite } from "./support/suite";
 
 const suite = useHostSuite();
@@ -81,14 +82,14 @@ describe(`the ${flavor.name} test host`, () => {
 describe.runIf(flavor.systemd)(`Debian's runsc 20240729 on ${flavor.name}`, () => {
   it("runs a sandbox on the systrap platform (the default of current gVisor)", async () => {
     const host = await suite.freshHost();
-    const r = await runDebianRunsc(host, "systrap", ["--platform=systrap", ...Object.entries(flavor.testRunscFlags).map(([k, v]) => `--${k}=${v}`)]);
+    const r = await runDebianRunsc(host, "systrap", ["--platform=systrap", ...flavorRuntimeArgs()]);
     expect(r.stderr).toBe("");
     expect(r.stdout).toBe("4.4.0\n");
   });
 
   it(`${flavor.name === "sid" ? "panics" : "runs a sandbox"} on the ptrace platform`, async () => {
     const host = await suite.freshHost();
-    const r = await runDebianRunsc(host, "ptrace", ["--platform=ptrace", ...Object.entries(flavor.testRunscFlags).map(([k, v]) => `--${k}=${v}`)]);
+    const r = await runDebianRunsc(host, "ptrace", ["--platform=ptrace", ...flavorRuntimeArgs()]);
     if (flavor.name === "sid") {
       // FIELD-NOTES: sid's build panics with "ptrace set regs failed: no such process".
       expect(r.code).not.toBe(0);
