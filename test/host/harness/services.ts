@@ -4,6 +4,7 @@
  * signals), with systemctl on the systemd flavors. TestHost's docker.* and
  * containerd.* go through here, so tests read the same on every flavor.
  */
+import { BUSYBOX_IMAGE } from "./constants";
 import { connects, startContainerd, stopContainerd } from "./containerd";
 import { ping, reloadDockerd, startDockerd, tail, type ReloadResult } from "./dockerd";
 import type { HostMachine, HostNamespace } from "./namespace";
@@ -70,6 +71,32 @@ export function systemdServices(m: HostMachine, logPath: LogPath): HostServices 
     restartContainerd: async () => {
       await systemctl("restart", "containerd.service");
       await containerdUp("containerd to listen again after systemctl restart");
+      await dockerReachesContainerd(m);
     },
   };
+}
+
+/**
+ * After a containerd restart, dockerd (which uses containerd.service) can take
+ * a moment to reach it again: under load a `docker run` right after failed
+ * once with "Unavailable: connection error: … containerd.sock: connect:
+ * connection refused". An operator waits for Docker to run containers again
+ * before going on; so does the harness (when dockerd runs and has the image).
+ */
+async function dockerReachesContainerd(m: HostMachine): Promise<void> {
+  const probe = `systemctl is-active --quiet docker.service || exit 0
+docker image inspect ${BUSYBOX_IMAGE} >/dev/null 2>&1 || exit 0
+docker run --rm --network=none ${BUSYBOX_IMAGE} true`;
+  let last = "";
+  await waitFor(
+    "dockerd to run containers again after containerd's restart",
+    async () => {
+      const r = await m.exec(["sh", "-c", probe], { timeoutMs: 30_000 });
+      last = r.stderr.trim();
+      return r.code === 0 ? true : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}: ${last}`);
+  });
 }
