@@ -7,12 +7,14 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { parse as parseToml } from "smol-toml";
 import { utils } from "ssh2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BUSYBOX_IMAGE,
   FIXTURE_ARCH,
   FIXTURE_VERSIONS,
+  currentFlavor,
   ensureHostPackages,
   sshRun,
   startMirror,
@@ -20,7 +22,10 @@ import {
   type Mirror,
   type TestHost,
 } from "./harness";
+import { flavorRuntimeArgs } from "./support/steps";
 
+/** runsc's args for Docker here: --network=none (see below), plus what the flavor needs (flavors.ts). */
+const runscArgs = () => ["--network=none", ...flavorRuntimeArgs()];
 const realLinks = () => execFileSync("ip", ["-o", "link", "show"], { encoding: "utf8" }).replace(/\s+/g, " ");
 const realFile = (p: string) => (fs.existsSync(p) ? fs.readFileSync(p, "utf8") : undefined);
 
@@ -35,7 +40,7 @@ const before = {
 };
 
 beforeAll(async () => {
-  await ensureHostPackages();
+  await ensureHostPackages([currentFlavor()]);
   before.links = realLinks();
   before.localBin = fs.readdirSync("/usr/local/bin").sort();
   before.daemonJson = realFile("/etc/docker/daemon.json");
@@ -101,13 +106,16 @@ describe("a fresh, isolated machine", () => {
       "ls -A /usr/local/bin | wc -l; ls -A /etc/containerd | wc -l; test -e /etc/docker/daemon.json || echo no-daemon-json; " +
         "test -e /var/lib/pulumi-gvisor && echo state || echo nostate; command -v docker; ls -A /etc/docker",
     );
-    // dockerd 20.10 creates /etc/docker/key.json on start, as on any machine running it.
-    expect(r.stdout).toBe("0\n0\nno-daemon-json\nnostate\n/usr/bin/docker\nkey.json\n");
+    // dockerd 20.10 creates /etc/docker/key.json on start, as on any machine running it; 26 and 28 no longer do.
+    const keyJson = host.flavor.name === "bookworm" ? "key.json\n" : "";
+    expect(r.stdout).toBe(`0\n0\nno-daemon-json\nnostate\n/usr/bin/docker\n${keyJson}`);
   });
 
   it("has a stock root account: Debian's dotfiles and PATH, not this machine's", async () => {
     const r = await host.run('ls -A /root; echo "$PATH"');
-    expect(r.stdout).toBe(".bashrc\n.profile\n/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n");
+    // systemd's tmpfiles (provision.conf) makes /root/.ssh at every boot.
+    const ssh = host.flavor.systemd ? ".ssh\n" : "";
+    expect(r.stdout).toBe(`.bashrc\n.profile\n${ssh}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n`);
   });
 
   it("keeps every write inside the host", async () => {
@@ -128,7 +136,14 @@ describe("a fresh, isolated machine", () => {
 
   it("has its own processes: the host's PID 1 is its init and dockerd's pid file is local", async () => {
     const r = await host.run("cat /proc/1/comm; kill -0 \"$(cat /var/run/docker.pid)\" && cat /proc/$(cat /var/run/docker.pid)/comm");
-    expect(r.stdout).toBe("tini\ndockerd\n");
+    expect(r.stdout).toBe(`${host.flavor.systemd ? "systemd" : "tini"}\ndockerd\n`);
+  });
+
+  it("has a private /dev of fresh device nodes, not the machine's", async () => {
+    const r = await host.run("stat -c '%a %U %t,%T' /dev/null /dev/zero /dev/urandom; echo ok >/dev/null && echo writable", { user: "gvtest" });
+    expect(r.stdout).toBe("666 root 1,3\n666 root 1,5\n666 root 1,9\nwritable\n");
+    const hostDev = (await host.exec(["stat", "-c", "%d", "/dev"])).stdout.trim();
+    expect(hostDev).not.toBe(String(fs.statSync("/dev").dev));
   });
 
   it("leaves the real machine's network alone", () => {
@@ -149,7 +164,7 @@ describe("docker inside the host", () => {
     // /proc/sys/net/core/rmem_default, which newer kernels have in every
     // namespace: with its default --network=sandbox every container fails
     // here. --network=none skips that check.
-    const daemonJson = JSON.stringify({ runtimes: { runsc: { path: "/usr/bin/runsc", runtimeArgs: ["--network=none"] } } });
+    const daemonJson = JSON.stringify({ runtimes: { runsc: { path: "/usr/bin/runsc", runtimeArgs: runscArgs() } } });
     const r = await host.run(
       `sudo -n sh -c 'printf "%s\\n" "$1" > /etc/docker/daemon.json && kill -HUP "$(cat /var/run/docker.pid)"' sh '${daemonJson}'`,
       { user: "gvtest" },
@@ -245,7 +260,10 @@ describe("containerd inside the host", () => {
     );
     const dump = await host.containerd.configDump();
     expect(dump.code).toBe(0);
-    expect(dump.stdout).toContain('runtime_type = "io.containerd.runsc.v1"');
+    // containerd 2.x migrates the v2 file on load and dumps it as version 3.
+    const plugins = (parseToml(dump.stdout) as any).plugins;
+    const runtimes = host.flavor.name === "sid" ? plugins["io.containerd.cri.v1.runtime"].containerd.runtimes : plugins["io.containerd.grpc.v1.cri"].containerd.runtimes;
+    expect(runtimes.runsc.runtime_type).toBe("io.containerd.runsc.v1");
     await host.containerd.start();
     const ver = await host.run("ctr version | grep -c Version");
     expect(ver.stdout).toBe("2\n");
@@ -257,7 +275,7 @@ describe("containerd inside the host", () => {
 
 describe("stop()", () => {
   it("leaves no process, cgroup, mount or directory behind, and can be called twice", async () => {
-    const h = await startTestHost({ daemonJson: '{"runtimes":{"runsc":{"path":"/usr/bin/runsc","runtimeArgs":["--network=none"]}}}' });
+    const h = await startTestHost({ daemonJson: JSON.stringify({ runtimes: { runsc: { path: "/usr/bin/runsc", runtimeArgs: runscArgs() } } }) });
     console.log(`second test host started in ${(h.startupMs / 1000).toFixed(2)} s`);
     // A running sandbox at stop time is the hardest case to clean up.
     const bg = await h.run(`docker run -d --runtime=runsc --network=none ${BUSYBOX_IMAGE} sleep 600`);

@@ -11,7 +11,7 @@ import { Host } from "../../src/components/host";
 import { HostArgs } from "../../src/components/host-args";
 import { SshUser, TestHost } from "./harness";
 import { useHostSuite } from "./support/suite";
-import { lastLine } from "./support/steps";
+import { flavorRunscOptions, lastLine } from "./support/steps";
 
 interface Ran {
   name: string;
@@ -71,7 +71,7 @@ const args = (host: TestHost, user: SshUser, extra: Partial<HostArgs> = {}): Hos
   connection: host.connection(user),
   version: suite.mirror().versions.archive,
   mirror: suite.mirror().baseUrl,
-  runsc: { network: "none" },
+  runsc: { network: "none", ...flavorRunscOptions() },
   verify: { image: "local/busybox:latest" },
   ...extra,
 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { renderStepScript } from "../../src/scripts/render";
 import { SshUser, shQuote } from "./harness";
 import { useHostSuite } from "./support/suite";
-import { fingerprint, lastLine, mustRun, runStep, testPlan } from "./support/steps";
+import { fingerprint, flavorRuntimeArgs, lastLine, mustRun, runStep, testPlan } from "./support/steps";
 
 const suite = useHostSuite();
 const freshHost = suite.freshHost;
@@ -33,7 +33,7 @@ describe("fresh host: install, configure Docker, verify", () => {
 
     const docker = await mustRun(host, plan, "configure-docker", user);
     expect(docker.json).toMatchObject({ step: "configure-docker", changed: true });
-    expect((await host.docker.runtimes()).runsc).toMatchObject({ path: "/usr/local/bin/runsc", runtimeArgs: ["--network=none"] });
+    expect((await host.docker.runtimes()).runsc).toMatchObject({ path: "/usr/local/bin/runsc", runtimeArgs: ["--network=none", ...flavorRuntimeArgs()] });
 
     const verify = await mustRun(host, plan, "verify", user);
     const hostKernel = (await host.exec(["uname", "-r"])).stdout.trim();

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { BUSYBOX_IMAGE } from "./constants";
 import { cached, fileStamp } from "./cache";
-import type { HostNamespace } from "./namespace";
+import type { HostMachine } from "./namespace";
 import { runChecked } from "./proc";
 
 const BUSYBOX = "/bin/busybox";
@@ -35,7 +35,7 @@ export function busyboxTarball(): Promise<string> {
 }
 
 /** Imports the busybox image into the host's dockerd as local/busybox:latest. */
-export async function importBusybox(ns: HostNamespace): Promise<void> {
+export async function importBusybox(ns: HostMachine): Promise<void> {
   const tarball = await busyboxTarball();
   const r = await ns.exec(["docker", "import", "-", BUSYBOX_IMAGE], { input: fs.readFileSync(tarball) });
   if (r.code !== 0) throw new Error(`docker import failed: ${r.stderr}`);

@@ -6,7 +6,7 @@
  * systemd-less host can find it.
  */
 import * as net from "node:net";
-import type { HostNamespace } from "./namespace";
+import type { HostMachine, HostNamespace } from "./namespace";
 import { tail } from "./dockerd";
 import type { CommandResult } from "./proc";
 import { waitFor } from "./wait";
@@ -43,11 +43,11 @@ rm -f ${CONTAINERD_PIDFILE} /run/containerd/containerd.sock`,
 }
 
 /** `containerd --config F config dump`: parses the config the way containerd will. */
-export function containerdConfigDump(ns: HostNamespace, configPath = "/etc/containerd/config.toml"): Promise<CommandResult> {
+export function containerdConfigDump(ns: HostMachine, configPath = "/etc/containerd/config.toml"): Promise<CommandResult> {
   return ns.exec(["containerd", "--config", configPath, "config", "dump"]);
 }
 
-function connects(socketPath: string): Promise<boolean> {
+export function connects(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ path: socketPath });
     s.once("connect", () => {

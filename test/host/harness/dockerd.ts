@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
-import type { HostNamespace } from "./namespace";
+import type { HostMachine, HostNamespace } from "./namespace";
 import { waitFor } from "./wait";
 
 /**
@@ -35,7 +35,7 @@ export async function startDockerd(ns: HostNamespace, logPath: string, cgroupPar
 }
 
 /** GET /_ping on the host's docker socket, reached from outside through /proc/<init>/root. */
-export function ping(ns: HostNamespace): Promise<boolean> {
+export function ping(ns: HostMachine): Promise<boolean> {
   return new Promise((resolve) => {
     const req = http.get({ socketPath: `/proc/${ns.initPid}/root/run/docker.sock`, path: "/_ping", timeout: 2000 }, (res) => {
       res.resume();
@@ -57,14 +57,19 @@ export interface ReloadResult {
 
 /**
  * SIGHUP to the pid in /var/run/docker.pid, as a step on a host without
- * systemd does, then waits for dockerd to log the outcome: 20.10 logs
- * "Reloaded configuration" on success and an error (keeping the old config)
- * otherwise.
+ * systemd does (or `trigger`, e.g. `systemctl reload docker`), then waits for
+ * dockerd to log the outcome: 20.10, 26 and 28 log "Got signal to reload
+ * configuration", then "Reloaded configuration" on success and an error
+ * (keeping the old config) otherwise.
  */
-export async function reloadDockerd(ns: HostNamespace, logPath: string): Promise<ReloadResult> {
+export async function reloadDockerd(
+  ns: HostMachine,
+  logPath: string,
+  trigger: readonly string[] = ["sh", "-c", 'kill -HUP "$(cat /var/run/docker.pid)"'],
+): Promise<ReloadResult> {
   const start = fs.statSync(logPath).size;
-  const r = await ns.exec(["sh", "-c", 'kill -HUP "$(cat /var/run/docker.pid)"']);
-  if (r.code !== 0) throw new Error(`could not signal dockerd: ${r.stderr}`);
+  const r = await ns.exec(trigger);
+  if (r.code !== 0) throw new Error(`could not signal dockerd (${trigger.join(" ")}): ${r.stderr}`);
   return waitFor(
     "dockerd to log the outcome of the reload",
     async () => {

@@ -5,6 +5,10 @@
  */
 export { ensureHostPackages, HOST_PACKAGES } from "./packages";
 export { startTestHost, TestHost, shellJoin } from "./test-host";
+export { FLAVORS, FLAVOR_NAMES, currentFlavor, selectedFlavors, flavorByName } from "./flavors";
+export type { Flavor, FlavorName } from "./flavors";
+export { ensureRootfs, ROOTFS_CACHE, ROOTFS_PACKAGES } from "./rootfs";
+export type { Rootfs } from "./rootfs";
 export type { TestHostOptions, SshInfo, RemoteConnection, RunOptions, FileStat } from "./test-host";
 export { sshRun, keyBlob } from "./ssh-client";
 export type { SshTarget, SshRunOptions } from "./ssh-client";

@@ -12,7 +12,7 @@
  * start empty, as on a fresh machine.
  */
 
-/** Trees overlaid copy-on-write. "/" itself stays shared (pivoting would need /proc, /dev, /sys rebuilt). */
+/** Trees overlaid copy-on-write. "/" itself stays shared (pivoting would need /proc and /sys rebuilt); /dev is private (below). */
 export const COW_TREES = ["etc", "usr", "var"] as const;
 
 /**
@@ -41,6 +41,20 @@ chmod 0700 /root
 for f in bashrc profile; do
   if [ -f "/usr/share/base-files/dot.$f" ]; then cp "/usr/share/base-files/dot.$f" "/root/.$f"; fi
 done
+
+# A private /dev with fresh device nodes, never the machine's: sandboxes on
+# a host that shared it were seen turning the machine's /dev/null into
+# 0600 nobody. Its own devpts instance and shm too.
+mount -t tmpfs -o mode=0755,nosuid gvtest-dev /dev
+gv_node() { mknod -m "$4" "/dev/$1" c "$2" "$3"; }
+gv_node null 1 3 666; gv_node zero 1 5 666; gv_node full 1 7 666
+gv_node random 1 8 666; gv_node urandom 1 9 666; gv_node tty 5 0 666
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 gvtest-devpts /dev/pts
+ln -s pts/ptmx /dev/ptmx
+mount -t tmpfs -o mode=1777,nosuid,nodev gvtest-shm /dev/shm
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin; ln -s /proc/self/fd/1 /dev/stdout; ln -s /proc/self/fd/2 /dev/stderr
 
 # /run (and /var/run, a symlink to it) starts empty, as after a boot.
 mount -t tmpfs -o mode=0755,nosuid,nodev gvtest-run /run

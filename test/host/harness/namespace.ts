@@ -25,7 +25,22 @@ export interface NsExecOptions extends ProcessOptions {
   extraEnv?: Record<string, string>;
 }
 
-export class HostNamespace {
+/** What a test host's isolation gives TestHost, whichever way the host boots. */
+export interface HostMachine {
+  /** Real (outer) PID of the host's PID 1. */
+  readonly initPid: number;
+  /** `pid:[inode]` of the host's PID namespace. */
+  readonly pidNs: string;
+  /** Runs argv inside the host as root. */
+  exec(argv: readonly string[], opts?: NsExecOptions): Promise<CommandResult>;
+  alive(): boolean;
+  /** Outer PIDs of every process still in the host. */
+  processes(): number[];
+  /** Kills every process of the host; resolves once none is left. */
+  kill(): Promise<void>;
+}
+
+export class HostNamespace implements HostMachine {
   private exited: Promise<void>;
 
   private constructor(

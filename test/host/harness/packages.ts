@@ -4,6 +4,7 @@
  * needs itself; it fails (never skips) where it cannot.
  */
 import * as fs from "node:fs";
+import type { Flavor } from "./flavors";
 import { runProcess, runChecked, MINIMAL_ENV } from "./proc";
 
 /**
@@ -27,15 +28,31 @@ export const HOST_PACKAGES = [
   "passwd",
 ] as const;
 
-let ensured: Promise<void> | undefined;
+/**
+ * What the machine needs on top to build and boot the systemd flavors:
+ * mmdebstrap builds their root filesystems, zstd packs the cache,
+ * systemd-container gives systemd-nspawn.
+ */
+export const NSPAWN_PACKAGES = ["mmdebstrap", "systemd-container", "zstd"] as const;
 
-/** Installs whatever of HOST_PACKAGES is missing. Runs once per process. */
-export function ensureHostPackages(): Promise<void> {
-  ensured ??= install();
-  return ensured;
+const ensured = new Map<string, Promise<void>>();
+
+/**
+ * Installs whatever the given flavors need that is missing (HOST_PACKAGES,
+ * plus NSPAWN_PACKAGES for systemd flavors). Runs once per process and set.
+ */
+export function ensureHostPackages(flavors: readonly Pick<Flavor, "systemd">[] = []): Promise<void> {
+  const wanted = [...HOST_PACKAGES, ...(flavors.some((f) => f.systemd) ? NSPAWN_PACKAGES : [])];
+  const key = wanted.join(" ");
+  let p = ensured.get(key);
+  if (!p) {
+    p = install(wanted);
+    ensured.set(key, p);
+  }
+  return p;
 }
 
-async function install(): Promise<void> {
+async function install(packages: readonly string[]): Promise<void> {
   if (process.platform !== "linux" || process.getuid?.() !== 0) {
     throw new Error("host tests need root on Linux (they create namespaces and start sshd/dockerd)");
   }
@@ -43,7 +60,7 @@ async function install(): Promise<void> {
     throw new Error("host tests need a Debian host (they install runsc, docker.io, containerd with apt-get)");
   }
   const missing: string[] = [];
-  for (const pkg of HOST_PACKAGES) {
+  for (const pkg of packages) {
     const r = await runProcess(["dpkg-query", "-W", "-f=${Status}", pkg]);
     if (r.code !== 0 || !r.stdout.includes("install ok installed")) missing.push(pkg);
   }

@@ -8,12 +8,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { SSH_USERS } from "./constants";
-import type { HostNamespace } from "./namespace";
+import type { HostMachine, HostNamespace } from "./namespace";
 import { freePort, greets } from "./ports";
 import { waitFor } from "./wait";
 
 /** Where sshd's files live inside the host (copy-on-write /etc). */
-const SSHD_DIR = "/etc/ssh/gvtest";
+export const SSHD_DIR = "/etc/ssh/gvtest";
 
 export interface SshKeys {
   /** OpenSSH public key line of the host key (`ssh-ed25519 AAAA… comment`). */
@@ -124,4 +124,35 @@ export async function startSshd(ns: HostNamespace, logPath: string): Promise<num
     }
   }
   throw new Error(`sshd did not start: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
+}
+
+/**
+ * Waits for the systemd flavors' ssh.service (units.ts gives it `port`) to
+ * greet. Should someone have taken the port since freePort(), sshd fails to
+ * bind: the unit is pointed at another port and restarted.
+ */
+export async function waitSshdUnit(m: HostMachine, port: number, logPath: string): Promise<number> {
+  const dropin = "/etc/systemd/system/ssh.service.d/gvtest.conf";
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await waitFor(`sshd (ssh.service) on 127.0.0.1:${port}`, async () => ((await greets(port, "SSH-2.0-")) ? true : undefined), {
+        timeoutMs: 20_000,
+        intervalMs: 20,
+      });
+      return port;
+    } catch (e) {
+      if (attempt >= 3) throw new Error(`${(e as Error).message}\n${fs.existsSync(logPath) ? fs.readFileSync(logPath, "utf8").slice(-2000) : ""}`);
+      const next = await freePort();
+      const r = await m.exec([
+        "sh",
+        "-c",
+        'sed -i "s/-o Port=[0-9]*/-o Port=$1/" "$2" && systemctl daemon-reload && systemctl reset-failed ssh.service; systemctl restart ssh.service',
+        "sh",
+        String(next),
+        dropin,
+      ]);
+      if (r.code !== 0) throw new Error(`could not move sshd to port ${next}: ${r.stderr}`);
+      port = next;
+    }
+  }
 }

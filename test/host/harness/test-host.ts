@@ -1,21 +1,28 @@
 /**
  * startTestHost(): a fresh machine-like host reached over real SSH, built
- * from the pieces in this folder. See layout.ts for what the host sees,
- * namespace.ts for how it is isolated and how it is torn down.
+ * from the pieces in this folder. Flavors (flavors.ts): bookworm lives in
+ * private namespaces of this machine (layout.ts, namespace.ts); trixie and
+ * sid boot systemd under systemd-nspawn (nspawn.ts, units.ts, rootfs.ts).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { busyboxTarball, importBusybox } from "./busybox";
 import { OWNER_FILE, processStart, removeCgroups, removeDir, sweepStaleHosts, type OwnerRecord } from "./cleanup";
 import { BASE_DIR, KEEP_HOSTS, type SshUser } from "./constants";
-import { containerdConfigDump, startContainerd, stopContainerd } from "./containerd";
-import { readFrom, reloadDockerd, startDockerd, type ReloadResult } from "./dockerd";
+import { containerdConfigDump } from "./containerd";
+import { readFrom, type ReloadResult } from "./dockerd";
+import { currentFlavor, flavorByName, type Flavor, type FlavorName } from "./flavors";
 import { LAYOUT_SCRIPT, PRIVATE_TMP_SCRIPT } from "./layout";
-import { HostNamespace, type NsExecOptions } from "./namespace";
+import { HostNamespace, type HostMachine, type NsExecOptions } from "./namespace";
+import { NspawnMachine } from "./nspawn";
 import { ensureHostPackages } from "./packages";
+import { freePort } from "./ports";
 import { shQuote, type CommandResult } from "./proc";
-import { SEED_SSHD_SCRIPT, generateKeys, startSshd, writeSshdSeed, type SshKeys } from "./sshd";
+import { ensureRootfs } from "./rootfs";
+import { namespaceServices, systemdServices, type HostServices } from "./services";
+import { SEED_SSHD_SCRIPT, generateKeys, startSshd, waitSshdUnit, writeSshdSeed, type SshKeys } from "./sshd";
 import { sshRun, type SshRunOptions } from "./ssh-client";
+import { HOST_LOG_DIR, prepareScript, writeUnitSeed } from "./units";
 import { USERS_SCRIPT } from "./users";
 
 export interface TestHostOptions {
@@ -27,8 +34,13 @@ export interface TestHostOptions {
   docker?: boolean;
   /** Import local/busybox:latest into dockerd. Default true (when docker is on). */
   busybox?: boolean;
-  /** Start containerd with the host. Default false: call `host.containerd.start()` when a test needs it. */
+  /**
+   * Start containerd with the host. Default false: call `host.containerd.start()` when a test needs it.
+   * On the systemd flavors containerd.service also starts whenever docker does (Debian's docker.service wants it).
+   */
   containerd?: boolean;
+  /** Which test host: bookworm (namespaces, no systemd), trixie or sid (systemd under nspawn). Default: GV_TEST_FLAVOR, else bookworm. */
+  flavor?: FlavorName;
 }
 
 export interface SshInfo {
@@ -71,7 +83,8 @@ let swept: Promise<void> | undefined;
 
 export async function startTestHost(opts: TestHostOptions = {}): Promise<TestHost> {
   const t0 = Date.now();
-  await ensureHostPackages();
+  const flavor = opts.flavor === undefined ? currentFlavor() : flavorByName(opts.flavor, "startTestHost({ flavor })");
+  await ensureHostPackages([flavor]);
   swept ??= sweepStaleHosts();
   await swept;
   const wantDocker = opts.docker ?? true;
@@ -86,41 +99,69 @@ export async function startTestHost(opts: TestHostOptions = {}): Promise<TestHos
   writeSshdSeed(seed, keys);
   if (opts.daemonJson !== undefined) fs.writeFileSync(path.join(seed, "daemon.json"), opts.daemonJson);
   if (opts.containerdConfig !== undefined) fs.writeFileSync(path.join(seed, "containerd-config.toml"), opts.containerdConfig);
-
-  const ns = await HostNamespace.start(path.join(dir, "logs", "init.log"));
   const cgroupParent = `/gvtest-${id}`;
-  const owner: OwnerRecord = {
-    ownerPid: process.pid,
-    ownerStart: processStart(process.pid) ?? "",
-    initPid: ns.initPid,
-    pidNs: ns.pidNs,
-    cgroupParent,
+  const logPath = (name: LogName) => path.join(dir, "logs", `${name}.log`);
+  const recordOwner = (m: HostMachine) => {
+    const owner: OwnerRecord = { ownerPid: process.pid, ownerStart: processStart(process.pid) ?? "", initPid: m.initPid, pidNs: m.pidNs, cgroupParent };
+    fs.writeFileSync(path.join(dir, OWNER_FILE), JSON.stringify(owner));
   };
-  fs.writeFileSync(path.join(dir, OWNER_FILE), JSON.stringify(owner));
-  const host = new TestHost(id, dir, ns, keys, cgroupParent);
-  try {
-    const setup = await ns.exec(
-      ["sh", "-euc", [LAYOUT_SCRIPT, USERS_SCRIPT, SEED_SSHD_SCRIPT, PRIVATE_TMP_SCRIPT].join("\n"), "setup", dir],
-      { timeoutMs: 60_000 },
-    );
-    if (setup.code !== 0) throw new Error(`test host setup failed:\n${setup.stdout}${setup.stderr}`);
-    const [port] = await Promise.all([
-      startSshd(ns, host.logPath("sshd")),
-      wantDocker
-        ? startDockerd(ns, host.logPath("dockerd"), cgroupParent).then(async () => {
-            if (tarball) await importBusybox(ns);
-          })
-        : undefined,
-      opts.containerd ? startContainerd(ns, host.logPath("containerd")) : undefined,
-    ]);
-    host.setPort(port);
-  } catch (e) {
-    await host.stop();
-    throw e;
+
+  let host: TestHost;
+  if (!flavor.systemd) {
+    const ns = await HostNamespace.start(logPath("init"));
+    recordOwner(ns);
+    host = new TestHost(id, dir, flavor, ns, namespaceServices(ns, logPath, cgroupParent), keys, cgroupParent);
+    try {
+      const setup = await ns.exec(
+        ["sh", "-euc", [LAYOUT_SCRIPT, USERS_SCRIPT, SEED_SSHD_SCRIPT, PRIVATE_TMP_SCRIPT].join("\n"), "setup", dir],
+        { timeoutMs: 60_000 },
+      );
+      if (setup.code !== 0) throw new Error(`test host setup failed:\n${setup.stdout}${setup.stderr}`);
+      const [port] = await Promise.all([
+        startSshd(ns, logPath("sshd")),
+        wantDocker ? host.services.startDocker().then(() => (tarball ? importBusybox(ns) : undefined)) : undefined,
+        opts.containerd ? host.services.startContainerd() : undefined,
+      ]);
+      host.setPort(port);
+    } catch (e) {
+      await host.stop();
+      throw e;
+    }
+  } else {
+    const rootfs = await ensureRootfs(flavor);
+    const seedOpts = { sshPort: await freePort(), docker: wantDocker, containerd: opts.containerd ?? false, hostname: `gvtest-${flavor.name}` };
+    writeUnitSeed(path.join(seed, "root"), seedOpts);
+    fs.writeFileSync(path.join(seed, "prepare.sh"), prepareScript(seedOpts, [SEED_SSHD_SCRIPT, USERS_SCRIPT].join("\n")));
+    for (const d of ["docker", "containerd"]) fs.mkdirSync(path.join(dir, "data", d), { recursive: true });
+    const m = await NspawnMachine.boot({
+      id,
+      dir,
+      lower: rootfs.tree,
+      cgroupParent,
+      hostname: seedOpts.hostname,
+      binds: [`${dir}/data/docker:/var/lib/docker`, `${dir}/data/containerd:/var/lib/containerd`, `${dir}/logs:${HOST_LOG_DIR}`],
+    });
+    recordOwner(m);
+    host = new TestHost(id, dir, flavor, m, systemdServices(m, logPath), keys, cgroupParent);
+    try {
+      // systemctl needs the host's D-Bus: wait for the boot to finish first.
+      await m.waitBooted();
+      const [port] = await Promise.all([
+        waitSshdUnit(m, seedOpts.sshPort, logPath("sshd")),
+        wantDocker ? host.services.startDocker().then(() => (tarball ? importBusybox(m) : undefined)) : undefined,
+        opts.containerd ? host.services.startContainerd() : undefined,
+      ]);
+      host.setPort(port);
+    } catch (e) {
+      await host.stop();
+      throw e;
+    }
   }
   host.startupMs = Date.now() - t0;
   return host;
 }
+
+type LogName = "sshd" | "dockerd" | "containerd" | "init";
 
 export class TestHost {
   private port = 0;
@@ -132,7 +173,11 @@ export class TestHost {
     readonly id: string,
     /** The host's working dir on the real machine (logs/, cow/ upper dirs, data/). */
     readonly dir: string,
-    private readonly ns: HostNamespace,
+    /** Which Debian suite the host is and how it boots (systemd or not). */
+    readonly flavor: Flavor,
+    private readonly ns: HostMachine,
+    /** @internal How this flavor starts and reloads its daemons. */
+    readonly services: HostServices,
     private readonly keys: SshKeys,
     /** The cgroup every container of this host lives under. */
     readonly cgroupParent: string,
@@ -204,12 +249,12 @@ export class TestHost {
 
   /** Docker inside the host. */
   readonly docker = {
-    /** `docker <args>` inside the host (the host's 20.10 client and daemon). */
+    /** `docker <args>` inside the host (the host's own client and daemon: 20.10, 26 or 28). */
     cli: (args: readonly string[], opts?: NsExecOptions) => this.ns.exec(["docker", ...args], opts),
     /** dockerd's pid as the host sees it (the content of /var/run/docker.pid). */
     pid: async (): Promise<number> => Number((await this.readFile("/var/run/docker.pid"))?.trim()),
-    /** SIGHUP via /var/run/docker.pid, then dockerd's verdict from its log. */
-    reload: (): Promise<ReloadResult> => reloadDockerd(this.ns, this.logPath("dockerd")),
+    /** SIGHUP via /var/run/docker.pid (systemd flavors: `systemctl reload docker`), then dockerd's verdict from its log. */
+    reload: (): Promise<ReloadResult> => this.services.reloadDocker(),
     /** `docker info`'s Runtimes. */
     runtimes: async (): Promise<Record<string, { path: string; runtimeArgs?: string[] }>> => {
       const r = await this.ns.exec(["docker", "info", "--format", "{{json .Runtimes}}"]);
@@ -219,24 +264,25 @@ export class TestHost {
     log: (fromByte = 0): string => this.readLog("dockerd", fromByte),
   };
 
-  /** containerd inside the host, on demand. */
+  /**
+   * containerd inside the host: on demand on bookworm; on the systemd flavors
+   * containerd.service (started with docker, which wants it), driven with
+   * systemctl start/stop/restart.
+   */
   readonly containerd = {
-    start: () => startContainerd(this.ns, this.logPath("containerd")),
-    stop: () => stopContainerd(this.ns),
-    restart: async () => {
-      await stopContainerd(this.ns);
-      await startContainerd(this.ns, this.logPath("containerd"));
-    },
+    start: () => this.services.startContainerd(),
+    stop: () => this.services.stopContainerd(),
+    restart: () => this.services.restartContainerd(),
     configDump: (configPath?: string) => containerdConfigDump(this.ns, configPath),
     log: (fromByte = 0): string => this.readLog("containerd", fromByte),
   };
 
   /** Path of a daemon's log on the real machine (sshd, dockerd, containerd, init). */
-  logPath(name: "sshd" | "dockerd" | "containerd" | "init"): string {
+  logPath(name: LogName): string {
     return path.join(this.dir, "logs", `${name}.log`);
   }
 
-  readLog(name: "sshd" | "dockerd" | "containerd" | "init", fromByte = 0): string {
+  readLog(name: LogName, fromByte = 0): string {
     try {
       return readFrom(this.logPath(name), fromByte);
     } catch {
@@ -247,6 +293,12 @@ export class TestHost {
   /** Outer PIDs of the host's processes (empty once stopped). */
   processes(): number[] {
     return this.ns.processes();
+  }
+
+  /** `systemctl <args>` inside the host; throws on a host without systemd. */
+  systemctl(args: readonly string[]): Promise<CommandResult> {
+    if (!this.flavor.systemd) return Promise.reject(new Error(`the ${this.flavor.name} test host has no systemd`));
+    return this.ns.exec(["systemctl", ...args]);
   }
 
   get pidNamespace(): string {

@@ -4,18 +4,31 @@
  */
 import { HostPlan, HostPlanInput, buildHostPlan } from "../../../src/plan/host-plan";
 import { StepName, renderStepCommand } from "../../../src/scripts/render";
-import type { CommandResult, Mirror, SshUser, TestHost } from "../harness";
+import { currentFlavor, type CommandResult, type Mirror, type SshUser, type TestHost } from "../harness";
 
-/** Runsc 20221219 refuses Docker containers with network enabled in the root netns: test plans use `none`. */
+/**
+ * Runsc 20221219 refuses Docker containers with network enabled in the root netns: test plans use `none`.
+ * Plus the flags the running flavor's hosts need on this machine (`ignore-cgroups` under nspawn; see flavors.ts).
+ */
 export function testPlan(mirror: Mirror, input: HostPlanInput = {}): HostPlan {
+  const extraFlags = { ...flavorRunscOptions().extraFlags, ...input.runsc?.extraFlags };
   return buildHostPlan({
     version: mirror.versions.archive,
     mirror: mirror.baseUrl,
     ...input,
-    runsc: { network: "none", ...input.runsc },
+    runsc: { network: "none", ...input.runsc, ...(Object.keys(extraFlags).length ? { extraFlags } : {}) },
     verify: { image: "local/busybox:latest", ...input.verify },
   });
 }
+
+/** The running flavor's runsc flags (flavors.ts `testRunscFlags`) as runsc options: `{}` on bookworm. */
+export function flavorRunscOptions(): { extraFlags?: Record<string, string> } {
+  const flags = currentFlavor().testRunscFlags;
+  return Object.keys(flags).length ? { extraFlags: { ...flags } } : {};
+}
+
+/** The same flags as they appear in Docker's runtimeArgs, after `--network=none`. */
+export const flavorRuntimeArgs = (): string[] => Object.entries(currentFlavor().testRunscFlags).map(([k, v]) => `--${k}=${v}`);
 
 export interface StepResult extends CommandResult {
   /** The JSON object on stdout, when there is one. */

@@ -1,15 +1,25 @@
 /**
  * The lifecycle every host test file shares: one release mirror per file, and
- * fresh test hosts that are stopped after each test, pass or fail.
+ * fresh test hosts that are stopped after each test, pass or fail. Hosts are
+ * of the file's flavor (GV_TEST_FLAVOR, set per host project in
+ * vitest.config.mts) unless a test asks for another with `{ flavor }`.
  */
 import { afterAll, afterEach, beforeAll } from "vitest";
-import { Mirror, TestHost, TestHostOptions, ensureHostPackages, startMirror, startTestHost } from "../harness";
+import { Flavor, Mirror, TestHost, TestHostOptions, currentFlavor, ensureHostPackages, startMirror, startTestHost } from "../harness";
 
-export function useHostSuite(): { mirror: () => Mirror; freshHost: (opts?: TestHostOptions) => Promise<TestHost> } {
+export interface HostSuite {
+  mirror: () => Mirror;
+  freshHost: (opts?: TestHostOptions) => Promise<TestHost>;
+  /** The flavor this file's hosts are, by default. */
+  flavor: Flavor;
+}
+
+export function useHostSuite(): HostSuite {
+  const flavor = currentFlavor();
   let mirror: Mirror | undefined;
   const hosts: TestHost[] = [];
   beforeAll(async () => {
-    await ensureHostPackages();
+    await ensureHostPackages([flavor]);
     mirror = await startMirror();
   });
   afterEach(async () => {
@@ -19,6 +29,7 @@ export function useHostSuite(): { mirror: () => Mirror; freshHost: (opts?: TestH
     await mirror?.stop();
   });
   return {
+    flavor,
     mirror: () => {
       if (!mirror) throw new Error("the mirror starts in beforeAll; use it inside a test");
       return mirror;
