@@ -96,18 +96,7 @@ export class Host extends pulumi.ComponentResource {
     const owner = pulumi.output(urn).apply((u) => ({ id: sha256(u).slice(0, 32), urn: u }));
     const logging = command.types.enums.remote.Logging.StdoutAndStderr;
 
-    const upload = new command.remote.CopyToRemote(
-      `${name}-bundle`,
-      {
-        connection: conn,
-        source: new pulumi.asset.FileAsset(stepBundleFile(bundle)),
-        remotePath: bundleRef.apply((b) => b.uploadPath),
-        triggers: [target],
-      },
-      { parent: this },
-    );
-
-    const adoptText = pulumi.all([plan, bundleRef, owner]).apply(([p, b, o]) => renderAdoptInvocation(p, b, o));
+    const adoptText = pulumi.all([plan, owner]).apply(([p, o]) => renderAdoptInvocation(p, o));
     const releaseText = pulumi
       .all([plan, bundleRef, owner, pulumi.output(uninstallOnDelete ?? true)])
       .apply(([p, b, o, on]) => (on ? renderReleaseInvocation(p, b, o) : undefined));
@@ -126,7 +115,20 @@ export class Host extends pulumi.ComponentResource {
       // Delete first on replacement: a move uninstalls from the old machine
       // (with the old connection) before the new one is set up, and a
       // --replace reinstalls instead of uninstalling after the install.
-      { parent: this, dependsOn: [upload], deleteBeforeReplace: true },
+      { parent: this, deleteBeforeReplace: true },
+    );
+
+    const upload = new command.remote.CopyToRemote(
+      `${name}-bundle`,
+      {
+        connection: conn,
+        source: new pulumi.asset.FileAsset(stepBundleFile(bundle)),
+        remotePath: bundleRef.apply((b) => b.uploadPath),
+        // Sent again on a move, and after the lifecycle's replacement
+        // (whose uninstall removes the upload with the rest).
+        triggers: [target, lifecycle.id],
+      },
+      { parent: this, dependsOn: [lifecycle] },
     );
 
     const extra = pulumi.output(repair).apply((token): Record<string, string> => (token === undefined ? {} : { GV_REPAIR: token }));
@@ -163,13 +165,13 @@ export class Host extends pulumi.ComponentResource {
     // The engine step exists only when asked for at construction time: the
     // resource graph must be known before any Output resolves.
     const engineText = installEngine === true ? text("engine", []) : undefined;
-    const engineCmd = engineText ? [step("engine", engineText, [lifecycle])] : [];
+    const engineCmd = engineText ? [step("engine", engineText, [upload])] : [];
     const install = text("install", engineText ? [engineText] : []);
     const configureDocker = text("configure-docker", [install]);
     const configureContainerd = text("configure-containerd", [install]);
     const verify = text("verify", [install, configureDocker, configureContainerd], driftStamp);
 
-    const installCmd = step("install", install, [lifecycle, ...engineCmd]);
+    const installCmd = step("install", install, [upload, ...engineCmd]);
     const dockerCmd = step("configure-docker", configureDocker, [installCmd]);
     const containerdCmd = step("configure-containerd", configureContainerd, [installCmd]);
     const verifyCmd = step("verify", verify, [dockerCmd, containerdCmd]);

@@ -34,7 +34,7 @@ export interface OwnerRef {
 // is writable by the login user, so root copies it first and checks the copy.
 const BOOTSTRAP = String.raw`gv_fail() { printf 'pulumi-gvisor %s: error: %s\n' "$GV_STEP" "$1" >&2; exit 1; }
 gv_store="$GV_STATE_DIR/bundles/$GV_BUNDLE_ID"
-gv_resend="send it again: pulumi up --replace the $GV_BUNDLE_RESOURCE resource (or --target it after a 'pulumi state delete' of it)"
+gv_resend="send it again: pulumi up --replace the ${"$"}{GV_BUNDLE_RESOURCE:-<Host name>-bundle} resource (or --target it after a 'pulumi state delete' of it)"
 if [ ! -f "$gv_store/.complete" ]; then
   [ -f "$GV_BUNDLE_UPLOAD" ] || gv_fail "the step bundle $GV_BUNDLE_ID is not on this host ($GV_BUNDLE_UPLOAD is missing); $gv_resend"
   { mkdir -p "$GV_STATE_DIR/bundles" && chmod 0700 "$GV_STATE_DIR"; } ||
@@ -86,11 +86,12 @@ function asRoot(step: string, lines: readonly string[]): string {
   ].join("\n");
 }
 
-function bundleAssignments(bundle: BundleRef): string[] {
+/** The bundle's id and upload path; with `named`, the uploading resource's name too (it changes on a rename). */
+function bundleAssignments(bundle: BundleRef, named = true): string[] {
   return [
     shellAssignment("GV_BUNDLE_ID", bundle.id),
     shellAssignment("GV_BUNDLE_UPLOAD", bundle.uploadPath),
-    shellAssignment("GV_BUNDLE_RESOURCE", bundle.resourceName),
+    ...(named ? [shellAssignment("GV_BUNDLE_RESOURCE", bundle.resourceName)] : []),
   ];
 }
 
@@ -146,7 +147,11 @@ export function renderStepInvocation(
   opts: { notes?: readonly string[]; extra?: Readonly<Record<string, string>> } = {},
 ): StepInvocation {
   const extra = Object.entries(opts.extra ?? {}).map(([k, v]) => shellAssignment(k, v));
-  const body = [...stepAssignments(plan, step), ...extra, ...bundleAssignments(bundle), BOOTSTRAP, `. "$gv_store/${step}.sh"`];
+  const own = stepAssignments(plan, step);
+  // The bootstrap finds the bundle under the state dir, which not every step reads itself.
+  const stateDir = own.some((a) => a.startsWith("GV_STATE_DIR=")) ? [] : [shellAssignment("GV_STATE_DIR", plan.stateDir)];
+  // Steps leave the resource name out: a rename with an alias must not re-run them.
+  const body = [...own, ...stateDir, ...extra, ...bundleAssignments(bundle, false), BOOTSTRAP, `. "$gv_store/${step}.sh"`];
   refuseDelimiter(step, body);
   const stdin = [
     ...header(`step ${step} (bundle ${bundle.id.slice(0, 12)}), run as root by: sh -c "$(cat)"`, opts.notes ?? []),
@@ -164,29 +169,28 @@ export function renderStepInvocation(
 }
 
 /**
- * The Host's lifecycle create: unpack the bundle and record this Host as the
- * machine's owner. A newer Host (a rename or re-parent without an alias runs
+ * The Host's lifecycle create: record this Host as the machine's owner. A newer Host (a rename or re-parent without an alias runs
  * the new create before the old delete) takes over, so the old delete knows
  * it must leave the machine alone.
  */
-export function renderAdoptInvocation(plan: HostPlan, bundle: BundleRef, owner: OwnerRef): string {
+export function renderAdoptInvocation(plan: HostPlan, owner: OwnerRef): string {
   const lines = [
     "set -eu",
     shellAssignment("GV_STEP", "adopt"),
     shellAssignment("GV_STATE_DIR", plan.stateDir),
     shellAssignment("GV_OWNER", owner.id),
     shellAssignment("GV_OWNER_URN", owner.urn),
-    ...bundleAssignments(bundle),
-    BOOTSTRAP,
-    String.raw`gv_prev=$(cat "$GV_STATE_DIR/owner" 2>/dev/null) || gv_prev=''
+    String.raw`gv_fail() { printf 'pulumi-gvisor %s: error: %s\n' "$GV_STEP" "$1" >&2; exit 1; }
+{ mkdir -p "$GV_STATE_DIR" && chmod 0700 "$GV_STATE_DIR"; } || gv_fail "could not create $GV_STATE_DIR; check that the file system is writable and not full"
+gv_prev=$(cat "$GV_STATE_DIR/owner" 2>/dev/null) || gv_prev=''
 if [ "$gv_prev" != "$GV_OWNER" ]; then
   { printf '%s\n' "$GV_OWNER" >"$GV_STATE_DIR/.owner.new" && mv -f "$GV_STATE_DIR/.owner.new" "$GV_STATE_DIR/owner"; } ||
     gv_fail "could not write $GV_STATE_DIR/owner; check that the disk is not full"
   printf 'pulumi-gvisor adopt: this machine is now managed by %s\n' "$GV_OWNER_URN" >&2
 fi
-printf '{"step":"adopt","owner":"%s","previousOwner":"%s","bundle":"%s"}\n' "$GV_OWNER" "$gv_prev" "$GV_BUNDLE_ID"`,
+printf '{"step":"adopt","owner":"%s","previousOwner":"%s"}\n' "$GV_OWNER" "$gv_prev"`,
   ];
-  return [...header("adopt: unpack the step bundle and record this Host as the machine's owner", []), asRoot("adopt", lines)].join("\n");
+  return [...header("adopt: record this Host as the machine's owner", []), asRoot("adopt", lines)].join("\n");
 }
 
 /**
@@ -216,6 +220,17 @@ if [ ! -f "$GV_STATE_DIR/bundles/$GV_BUNDLE_ID/.complete" ] && [ ! -f "$GV_BUNDL
   for gv_d in "$GV_STATE_DIR"/bundles/*/; do
     if [ -f "$gv_d.complete" ]; then GV_BUNDLE_ID=$(basename "$gv_d"); fi
   done
+  gv_other=''
+  for gv_f in "$GV_STATE_DIR"/* "$GV_STATE_DIR"/.[!.]*; do
+    case ${"$"}{gv_f##*/} in owner | bundles | '*' | '.[!.]*') ;; *) gv_other=$gv_f ;; esac
+  done
+  if [ ! -f "$GV_STATE_DIR/bundles/$GV_BUNDLE_ID/.complete" ] && [ -z "$gv_other" ]; then
+    # Adopted, but no step ever ran here: only the owner record to remove.
+    rm -rf "$GV_STATE_DIR/owner" "$GV_STATE_DIR/bundles"
+    rmdir "$GV_STATE_DIR" 2>/dev/null || true
+    printf '{"step":"uninstall","changed":false,"skipped":true,"reason":"nothing-installed"}\n'
+    exit 0
+  fi
 fi`,
     BOOTSTRAP,
     '. "$gv_store/uninstall.sh"',

@@ -282,8 +282,8 @@ describe("Ec2Host: the Host chain", () => {
   it("runs engine first, then the Host steps, all against the instance's public address", async () => {
     const { world, host, commands, step } = await build({ sshAllowedCidrs: [ME] });
     expect(commands.map((c) => c.name)).toEqual(["web-lifecycle", "web-engine", "web-install", "web-configure-docker", "web-configure-containerd", "web-verify"]);
-    expect(world.dependsOn.get("web-engine")).toEqual(["web-lifecycle"]);
-    expect(world.dependsOn.get("web-install")).toEqual(["web-lifecycle", "web-engine"]);
+    expect(world.dependsOn.get("web-engine")).toEqual(["web-bundle"]);
+    expect(world.dependsOn.get("web-install")).toEqual(["web-bundle", "web-engine"]);
     expect(world.dependsOn.get("web-verify")).toEqual(["web-configure-docker", "web-configure-containerd"]);
     const publicIp = await valueOf(host.publicIp);
     expect(publicIp).toMatch(/^203\.0\.113\./);

@@ -77,20 +77,21 @@ function changedLinesBetween(a: Record<string, Record<string, any>>, b: Record<s
 afterEach(() => vi.restoreAllMocks());
 
 describe("Host component", () => {
-  it("uploads the bundle, adopts the machine, then runs the chained steps, all parented by the component", async () => {
+  it("adopts the machine, uploads the bundle, then runs the chained steps, all parented by the component", async () => {
     const { registered, children, opts } = await program(baseArgs());
     expect(registered.find((r) => r.type === "pulumi-gvisor:index:Host")?.name).toBe("sandbox");
     expect(children.map((c) => `${c.type} ${c.name}`)).toEqual([
-      "command:remote:CopyToRemote sandbox-bundle",
       "command:remote:Command sandbox-lifecycle",
+      "command:remote:CopyToRemote sandbox-bundle",
       "command:remote:Command sandbox-install",
       "command:remote:Command sandbox-configure-docker",
       "command:remote:Command sandbox-configure-containerd",
       "command:remote:Command sandbox-verify",
     ]);
     for (const c of children) expect(opts.get(c.name)?.parent).toBe("sandbox");
-    expect(opts.get("sandbox-lifecycle")?.dependsOn).toEqual(["sandbox-bundle"]);
-    expect(opts.get("sandbox-install")?.dependsOn).toEqual(["sandbox-lifecycle"]);
+    expect(opts.get("sandbox-lifecycle")?.dependsOn).toEqual([]);
+    expect(opts.get("sandbox-bundle")?.dependsOn).toEqual(["sandbox-lifecycle"]);
+    expect(opts.get("sandbox-install")?.dependsOn).toEqual(["sandbox-bundle"]);
     expect(opts.get("sandbox-configure-docker")?.dependsOn).toEqual(["sandbox-install"]);
     expect(opts.get("sandbox-configure-containerd")?.dependsOn).toEqual(["sandbox-install"]);
     expect(opts.get("sandbox-verify")?.dependsOn).toEqual(["sandbox-configure-docker", "sandbox-configure-containerd"]);
@@ -109,7 +110,7 @@ describe("Host component", () => {
       expect(byName[step].triggers).toEqual(["203.0.113.10:22", "sandbox-lifecycle-id"]);
     }
     expect(byName.lifecycle.triggers).toEqual(["203.0.113.10:22"]);
-    expect(byName.bundle.triggers).toEqual(["203.0.113.10:22"]);
+    expect(byName.bundle.triggers).toEqual(["203.0.113.10:22", "sandbox-lifecycle-id"]);
   });
 
   it("sends no delete at all when uninstallOnDelete is false (an empty one would still dial the machine)", async () => {

@@ -75,7 +75,7 @@ describe("step commands", () => {
       expect(r.stdout).toBe("");
     }
     const texts = [
-      renderAdoptInvocation(buildHostPlan({}), { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" }, owner()),
+      renderAdoptInvocation(buildHostPlan({}), owner()),
       renderReleaseInvocation(buildHostPlan({}), { id: stepBundle().id, uploadPath: "/var/tmp/x.sh", resourceName: "h-bundle" }, owner()),
     ];
     for (const text of texts) {
@@ -104,16 +104,25 @@ describe("step commands", () => {
     ).toThrow(/renders as the line PULUMI_GVISOR_STEP/);
   });
 
-  it("unpack the upload once, record the owner, and say who owned the machine before", () => {
+  it("unpack the upload once, after checking its sha256; root keeps the copy", () => {
     const bundle = upload();
-    const first = run(renderAdoptInvocation(plan(), bundle, owner()));
-    expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ step: "adopt", owner: owner().id, previousOwner: "", bundle: bundle.id });
-    expect(readFileSync(join(dir, "state", "owner"), "utf8")).toBe(`${owner().id}\n`);
+    const probe = (b: BundleRef) =>
+      runScript(renderStepInvocation(plan(), "install", b).stdin.replace('. "$gv_store/install.sh"', 'echo "ran from $gv_store"'));
+    const first = probe(bundle);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.trim()).toBe(`ran from ${join(dir, "state", "bundles", bundle.id)}`);
     expect(existsSync(join(dir, "state", "bundles", bundle.id, ".complete"))).toBe(true);
     // The bundle is kept by root: a later run needs no upload.
     rmSync(bundle.uploadPath);
-    const second = run(renderAdoptInvocation(plan(), bundle, owner("b".repeat(32))));
+    expect(probe(bundle).code).toBe(0);
+  });
+
+  it("record the owner, and say who owned the machine before", () => {
+    const first = run(renderAdoptInvocation(plan(), owner()));
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({ step: "adopt", owner: owner().id, previousOwner: "" });
+    expect(readFileSync(join(dir, "state", "owner"), "utf8")).toBe(`${owner().id}\n`);
+    const second = run(renderAdoptInvocation(plan(), owner("b".repeat(32))));
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout).previousOwner).toBe(owner().id);
     expect(second.stderr).toContain("this machine is now managed by urn:pulumi:dev::proj::pulumi-gvisor:index:Host::sandbox");
@@ -121,13 +130,12 @@ describe("step commands", () => {
 
   it("refuse an upload whose sha256 is not the bundle's, and unpack nothing", () => {
     const bundle = upload(stepBundle().text.replace("set -eu", "set -eu; touch /tmp/pulumi-gvisor-tampered"));
-    const r = run(renderAdoptInvocation(plan(), bundle, owner()));
+    const r = runScript(renderStepInvocation(plan(), "install", bundle).stdin);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toMatch(
-      /^pulumi-gvisor adopt: error: .*upload\.sh is not the step bundle this program sent \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\), so nothing ran; send it again: pulumi up --replace the sandbox-bundle resource/,
+    expect(r.stderr.split("\n")[0]).toMatch(
+      /^pulumi-gvisor install: error: .*upload\.sh is not the step bundle this program sent \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\), so nothing ran; send it again: pulumi up --replace the <Host name>-bundle resource/,
     );
     expect(readdirSync(join(dir, "state", "bundles"))).toEqual([]);
-    expect(existsSync(join(dir, "state", "owner"))).toBe(false);
   });
 
   it("fail with what to do when the bundle is on neither the upload path nor in the store", () => {
@@ -135,7 +143,7 @@ describe("step commands", () => {
     const r = runScript(renderStepInvocation(plan(), "install", bundle).stdin);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(
-      `pulumi-gvisor install: error: the step bundle ${bundle.id} is not on this host (${bundle.uploadPath} is missing); send it again: pulumi up --replace the sandbox-bundle resource (or --target it after a 'pulumi state delete' of it)`,
+      `pulumi-gvisor install: error: the step bundle ${bundle.id} is not on this host (${bundle.uploadPath} is missing); send it again: pulumi up --replace the <Host name>-bundle resource (or --target it after a 'pulumi state delete' of it)`,
     );
   });
 });
@@ -165,6 +173,14 @@ describe("a failed step's output", () => {
 });
 
 describe("the Host's delete", () => {
+  it("only drops the owner record when no step ever ran on the machine", () => {
+    expect(run(renderAdoptInvocation(plan(), owner())).code).toBe(0);
+    const r = run(renderReleaseInvocation(plan(), { id: stepBundle().id, uploadPath: join(dir, "none.sh"), resourceName: "sandbox-bundle" }, owner()));
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ step: "uninstall", changed: false, skipped: true, reason: "nothing-installed" });
+    expect(existsSync(join(dir, "state"))).toBe(false);
+  });
+
   it("does nothing on a machine without pulumi-gvisor state", () => {
     const r = run(renderReleaseInvocation(plan(), upload(), owner()));
     expect(r.code).toBe(0);
@@ -173,7 +189,7 @@ describe("the Host's delete", () => {
 
   it("leaves the machine alone when another Host adopted it since", () => {
     const bundle = upload();
-    expect(run(renderAdoptInvocation(plan(), bundle, owner("b".repeat(32)))).code).toBe(0);
+    expect(run(renderAdoptInvocation(plan(), owner("b".repeat(32)))).code).toBe(0);
     const r = run(renderReleaseInvocation(plan(), bundle, owner()));
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ step: "uninstall", changed: false, skipped: true, reason: "other-owner" });

@@ -195,7 +195,7 @@ async function dial(conn: Connection): Promise<Client> {
 }
 
 /** [cmd commandOutputs.go run] one session, the whole text as one exec; stdout and stderr also interleaved. */
-async function runCommand(conn: Connection, text: string): Promise<{ stdout: string; stderr: string }> {
+async function runCommand(conn: Connection, text: string, stdin?: string): Promise<{ stdout: string; stderr: string }> {
   const client = await dial(conn);
   try {
     return await new Promise((resolve, reject) => {
@@ -209,6 +209,8 @@ async function runCommand(conn: Connection, text: string): Promise<{ stdout: str
         stream.on("data", (b: Buffer) => ((stdout += b.toString()), (both += b.toString())));
         stream.stderr.on("data", (b: Buffer) => ((stderr += b.toString()), (both += b.toString())));
         stream.on("exit", (c: number | null, s?: string) => ((code = c), (signal = s)));
+        // [cmd] session.Stdin is the `stdin` input when it is set and not empty; otherwise EOF.
+        stream.end(stdin !== undefined && stdin.length > 0 ? stdin : undefined);
         stream.on("close", () => {
           if (code === 0) return resolve({ stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") });
           // [cmd] fmt.Errorf("%w: running %q:\n%s", err, cmd, stdouterrbuf); golang.org/x/crypto/ssh ExitError text.
@@ -310,7 +312,7 @@ export class EngineModel {
     process.on("unhandledRejection", swallow);
     try {
       await program();
-      await settings.waitForRPCs();
+      await run.settled(settings.waitForRPCs());
       await run.finish();
     } finally {
       // Rejections of a failed resource's outputs surface a tick later.
@@ -357,7 +359,7 @@ export class EngineModel {
 async function providerDelete(r: ResourceState): Promise<Step["ran"]> {
   if (!r.custom || r.type !== "command:remote:Command") return undefined;
   if (r.outputs.delete === undefined) return undefined;
-  await runCommand(r.outputs.connection, r.outputs.delete);
+  await runCommand(r.outputs.connection, r.outputs.delete, r.outputs.stdin);
   return "delete";
 }
 
@@ -368,6 +370,8 @@ class Deployment {
   /** Old URNs taken over through an alias, or already deleted for a delete-first replacement. */
   private readonly consumed = new Set<string>();
   private readonly diffs: string[] = [];
+  /** Old URNs that a resource registered under a new URN took over through an alias. */
+  private readonly takenOver = new Set<string>();
   /** Old URNs replaced create-before-delete in this run: deleted at the end. */
   private readonly replaced = new Set<string>();
 
@@ -377,6 +381,24 @@ class Deployment {
     private readonly replaceTargets: string[],
     private readonly slots: Slots,
   ) {}
+
+  private inflight = 0;
+  private lastActivity = Date.now();
+
+  /**
+   * Resolves when the program has registered everything it will. The SDK's
+   * RPC queue drains on success; after a failure, resources waiting on the
+   * failed one never register (as under the real engine, which stops), so
+   * then the run ends once nothing has moved for a moment.
+   */
+  async settled(rpcs: Promise<void>): Promise<void> {
+    let drained = false;
+    void rpcs.then(() => (drained = true));
+    while (!drained) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (this.errors.length && this.inflight === 0 && Date.now() - this.lastActivity > 500) return;
+    }
+  }
 
   noteRejection(reason: unknown): void {
     // The SDK rejects a failed resource's outputs and its dependents'; the
@@ -410,6 +432,17 @@ class Deployment {
   }
 
   async register(req: any): Promise<unknown> {
+    this.inflight++;
+    this.lastActivity = Date.now();
+    try {
+      return await this.registerNow(req);
+    } finally {
+      this.inflight--;
+      this.lastActivity = Date.now();
+    }
+  }
+
+  private async registerNow(req: any): Promise<unknown> {
     const type: string = req.getType();
     const name: string = req.getName();
     const parentUrn: string = req.getParent() || "";
@@ -436,6 +469,7 @@ class Deployment {
     const oldUrn = [urn, ...aliases].find((u) => this.model.state.has(u) && !this.model.state.get(u)!.pendingDelete && !this.deleted.has(u));
     const olds = oldUrn ? this.model.state.get(oldUrn) : undefined;
     if (oldUrn) this.consumed.add(oldUrn);
+    if (oldUrn && oldUrn !== urn) this.takenOver.add(oldUrn);
 
     const result = await this.step(news, olds);
     this.registered.set(urn, result);
@@ -480,7 +514,7 @@ class Deployment {
     }
     try {
       return await this.slots.run(async () => {
-        if (step.op === "replace" && news.deleteBeforeReplace) await this.deleteFirst(olds!);
+        if (step.op === "replace" && news.deleteBeforeReplace) await this.deleteFirst(olds!, step);
         else if (step.op === "replace") this.replaced.add(olds!.urn);
         const id = step.op === "update" ? olds!.id : randomBytes(4).toString("hex");
         const outputs = await this.providerWrite(step, news, olds);
@@ -511,7 +545,7 @@ class Deployment {
     // [cmd commandController.go] Update runs `update`, else `create`; Create runs `create` when set.
     const text: string | undefined = step.op === "update" ? (inputs.update ?? inputs.create) : inputs.create;
     if (text === undefined) return { ...inputs, ...(olds ? { stdout: olds.outputs.stdout, stderr: olds.outputs.stderr } : {}) };
-    const out = await runCommand(inputs.connection, text);
+    const out = await runCommand(inputs.connection, text, inputs.stdin);
     step.ran = step.op === "update" ? "update" : "create";
     return { ...inputs, stdout: out.stdout, stderr: out.stderr };
   }
@@ -521,7 +555,7 @@ class Deployment {
    * inputs depend on this resource's outputs (calculateDependentReplacements:
    * property dependencies, not dependsOn), newest first, then the resource.
    */
-  private async deleteFirst(olds: ResourceState): Promise<void> {
+  private async deleteFirst(olds: ResourceState, replacement: Step): Promise<void> {
     const doomed = new Set([olds.urn]);
     for (const r of this.model.state.values()) {
       if (Object.values(r.propertyDependencies).some((urns) => urns.some((u) => doomed.has(u)))) doomed.add(r.urn);
@@ -529,7 +563,8 @@ class Deployment {
     for (const r of [...this.model.state.values()].reverse()) {
       if (!doomed.has(r.urn) || this.deleted.has(r.urn)) continue;
       const step: Step = { op: "delete", urn: r.urn };
-      this.steps.push(step);
+      // Listed before the replacement's create, in the order they run.
+      this.steps.splice(this.steps.indexOf(replacement), 0, step);
       step.ran = await providerDelete(r);
       this.deleted.add(r.urn);
     }
@@ -583,7 +618,13 @@ class Deployment {
     }
     // An old resource the program did not get to register (its dependency failed) keeps its old state.
     for (const r of this.model.state.values()) {
-      if (this.consumed.has(r.urn) && !this.deleted.has(r.urn) && !this.replaced.has(r.urn) && ![...next.values()].some((n) => n.urn === r.urn))
+      if (
+        this.consumed.has(r.urn) &&
+        !this.takenOver.has(r.urn) &&
+        !this.deleted.has(r.urn) &&
+        !this.replaced.has(r.urn) &&
+        ![...next.values()].some((n) => n.urn === r.urn)
+      )
         next.set(r.urn, r);
     }
     return next;
