@@ -205,7 +205,7 @@ describe("size caps and a full /tmp", () => {
     const line = await expectRefused(
       host,
       testPlan(suite.mirror()),
-      /could not write the download of \S+gvisor\.tar\.zstd to \/tmp\/pulumi-gvisor\.\w+\/download: no space left on device, \d+ KiB free; free space on that filesystem/,
+      /could not write the download of \S+gvisor\.tar\.zstd to \/tmp\/pulumi-gvisor\.[\w.]+\/download: no space left on device, \d+ KiB free; free space on that filesystem/,
     );
     expect(line).not.toMatch(/network/);
   });
