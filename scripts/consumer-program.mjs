@@ -51,9 +51,11 @@ async function main(): Promise<void> {
     connection: { host: "203.0.113.10", privateKey: pulumi.secret("key") },
     runsc: { platform: gvisor.RunscPlatform.Systrap },
   });
-  const [isolated, steps] = await Promise.all([value(host.isolated), value(host.steps)]);
+  const [isolated, digests] = await Promise.all([value(host.isolated), value(host.stepDigests)]);
   if (isolated !== true) throw new Error("Host is not isolated under the testing mocks");
-  if (!steps.install.includes("set -eu")) throw new Error("the install step was not rendered from the packaged scripts");
+  if (!/^[0-9a-f]{64}$/.test(digests.install)) throw new Error("the Host has no digest of its install step");
+  if (!gvisor.renderStepScript(gvisor.buildHostPlan({}), "install").includes("set -eu")) throw new Error("the install step was not rendered from the packaged scripts");
+  if (!gvisor.stepBundle().text.includes('"$d/install.sh"')) throw new Error("the step bundle does not carry the install step");
 
   // What the plugin runner does for \`pulumi package add\`: the package's exports, its directory.
   const dirname = path.dirname(require.resolve("pulumi-gvisor/package.json"));

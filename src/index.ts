@@ -14,7 +14,7 @@ export { DEFAULT_GVISOR_VERSION, DEFAULT_RELEASE_MIRROR, releaseDownloads, resol
 export type { ResolvedRelease } from "./plan/release";
 export { RunscCgroupMode, RunscFileAccess, RunscHostUds, RunscNetwork, RunscPlatform } from "./plan/runsc-options";
 export type { RunscOptions } from "./plan/runsc-options";
-export { parseVerification } from "./plan/verification";
+export { VERIFICATION_SCHEMA_VERSION, parseVerification } from "./plan/verification";
 export type { ContainerdVerification, RuntimeVerification, Verification } from "./plan/verification";
 export { STEPS, renderStepCommand, renderStepScript, renderSteps } from "./scripts/render";
 export type { StepName } from "./scripts/render";

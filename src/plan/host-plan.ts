@@ -98,6 +98,7 @@ export interface HostPlan {
  * pin it; the tag stays in the reference for readers.
  */
 export const DEFAULT_VERIFY_IMAGE = "docker.io/library/busybox:1.36.1@sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662";
+/** Where runsc, the shim and `gvisor-bin/` are installed when `installDir` is not given. */
 export const DEFAULT_INSTALL_DIR = "/usr/local/bin";
 export const STATE_DIR = "/var/lib/pulumi-gvisor";
 

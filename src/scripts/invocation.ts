@@ -60,6 +60,16 @@ if [ ! -f "$gv_store/.complete" ]; then
   [ -f "$gv_store/.complete" ] || gv_fail "could not put the step bundle in place at $gv_store"
 fi`;
 
+// Steps after install find the bundle install unpacked; repairing starts at install.
+const LOADER = String.raw`gv_store="$GV_STATE_DIR/bundles/$GV_BUNDLE_ID"
+if [ ! -f "$gv_store/.complete" ]; then
+  printf 'pulumi-gvisor %s: error: the step bundle %s is not unpacked on this host; run the install step again (set a new repair value on the Host and pulumi up)\n' "$GV_STEP" "$GV_BUNDLE_ID" >&2
+  exit 1
+fi`;
+
+/** The steps that run first after the upload, and so unpack it. */
+const UNPACKING_STEPS: readonly StepName[] = ["engine", "install"];
+
 function header(title: string, notes: readonly string[]): string[] {
   return [`# pulumi-gvisor ${title}`, ...notes.map((n) => `# ${n}`)];
 }
@@ -151,7 +161,8 @@ export function renderStepInvocation(
   // The bootstrap finds the bundle under the state dir, which not every step reads itself.
   const stateDir = own.some((a) => a.startsWith("GV_STATE_DIR=")) ? [] : [shellAssignment("GV_STATE_DIR", plan.stateDir)];
   // Steps leave the resource name out: a rename with an alias must not re-run them.
-  const body = [...own, ...stateDir, ...extra, ...bundleAssignments(bundle, false), BOOTSTRAP, `. "$gv_store/${step}.sh"`];
+  const load = UNPACKING_STEPS.includes(step) ? BOOTSTRAP : LOADER;
+  const body = [...own, ...stateDir, ...extra, ...bundleAssignments(bundle, false), load, `. "$gv_store/${step}.sh"`];
   refuseDelimiter(step, body);
   const stdin = [
     ...header(`step ${step} (bundle ${bundle.id.slice(0, 12)}), run as root by: sh -c "$(cat)"`, opts.notes ?? []),
@@ -215,7 +226,7 @@ if [ -n "$gv_owner" ] && [ "$gv_owner" != "$GV_OWNER" ]; then
   printf '{"step":"uninstall","changed":false,"skipped":true,"reason":"other-owner"}\n'
   exit 0
 fi
-if [ ! -f "$GV_STATE_DIR/bundles/$GV_BUNDLE_ID/.complete" ] && [ ! -f "$GV_BUNDLE_UPLOAD" ]; then
+if [ ! -f "$GV_STATE_DIR/bundles/$GV_BUNDLE_ID/.complete" ]; then
   # Uninstall works from the host's records, so any complete bundle can run it.
   for gv_d in "$GV_STATE_DIR"/bundles/*/; do
     if [ -f "$gv_d.complete" ]; then GV_BUNDLE_ID=$(basename "$gv_d"); fi
@@ -232,7 +243,7 @@ if [ ! -f "$GV_STATE_DIR/bundles/$GV_BUNDLE_ID/.complete" ] && [ ! -f "$GV_BUNDL
     exit 0
   fi
 fi`,
-    BOOTSTRAP,
+    LOADER,
     '. "$gv_store/uninstall.sh"',
   ];
   return [...header("uninstall (the Host's delete)", []), asRoot("uninstall", lines)].join("\n");

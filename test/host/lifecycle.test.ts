@@ -88,6 +88,11 @@ describe("Host day 2 through the engine model on a real host", () => {
 
     // Real stdout and stderr included: the whole Host in state.
     const bytes = model.stateBytes();
+    if (process.env.GV_PRINT_STATE_BYTES)
+      for (const r of model.state.values())
+        console.log(
+          `state ${r.name} ${JSON.stringify(Object.fromEntries(Object.entries(r.outputs).map(([k, v]) => [k, JSON.stringify(v ?? "").length])))} in=${JSON.stringify(r.inputs).length}`,
+        );
     expect(bytes).toBeLessThan(64 * 1024);
   });
 

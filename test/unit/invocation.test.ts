@@ -148,6 +148,17 @@ describe("step commands", () => {
   });
 });
 
+describe("steps after install", () => {
+  it("source the bundle install unpacked, and say what to do when it is not there", () => {
+    const bundle = { id: stepBundle().id, uploadPath: join(dir, "missing.sh"), resourceName: "sandbox-bundle" };
+    const r = runScript(renderStepInvocation(plan(), "configure-docker", bundle).stdin);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      `pulumi-gvisor configure-docker: error: the step bundle ${bundle.id} is not unpacked on this host; run the install step again (set a new repair value on the Host and pulumi up)`,
+    );
+  });
+});
+
 describe("a failed step's output", () => {
   it("starts with the step's own error line, then the rest of what it printed", () => {
     const bundle = upload();
