@@ -12,7 +12,7 @@ import { compact, planOutput } from "./validate";
 
 /** sha256 of each step's root script (its stdin; the lifecycle's create and delete), as stored in state. */
 export interface HostStepDigests {
-  /** The lifecycle's create: unpacks the bundle, records this Host as the machine's owner. */
+  /** The lifecycle's create: records this Host as the machine's owner. */
   adopt: string;
   /** The install step: download, verify sha512, install runsc and the shim. */
   install: string;
@@ -49,12 +49,12 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
  * proves isolation with a real sandboxed container and reports what it saw.
  *
  * Resources, in order (each a child of this component):
- * - `<name>-bundle` (remote.CopyToRemote): the step bundle, content-addressed;
- *   state keeps its hash only.
  * - `<name>-lifecycle`: its create records this Host as the machine's owner;
  *   its delete uninstalls (unless `uninstallOnDelete: false`, or another Host
  *   took the machine over). Replaced, delete first, when the machine's address
  *   changes: a move cleans the old machine before the new one is set up.
+ * - `<name>-bundle` (remote.CopyToRemote): the step bundle, content-addressed;
+ *   state keeps its hash only.
  * - `[<name>-engine]`, `<name>-install`, `<name>-configure-docker`,
  *   `<name>-configure-containerd`, `<name>-verify`: short commands (the
  *   step's quoted values and a call by hash). No delete, so no replacement can
@@ -87,7 +87,13 @@ export class Host extends pulumi.ComponentResource {
     const bundle = stepBundle();
     const conn = connectionFor(checkedConnection);
     // The address and login are no secret: previews show where a Host goes.
-    const target = pulumi.unsecret(pulumi.all([field(connection, "host"), field(connection, "port")]).apply(([h, p]) => `${h}:${p ?? 22}`));
+    // The machine's address, normalised: "Host.Example." and "host.example" are one machine.
+    const target = pulumi.unsecret(
+      pulumi.all([field(connection, "host"), field(connection, "port")]).apply(([h, p]) => `${String(h).toLowerCase().replace(/\.$/, "")}:${p ?? 22}`),
+    );
+    // A pinned host key names the machine itself: a machine rebuilt behind the
+    // same address gets the bundle again (a changed connection alone copies nothing).
+    const identity = pulumi.unsecret(field(connection, "hostKey").apply((k) => (k ? sha256(k.trim()).slice(0, 16) : "")));
     const login = pulumi.unsecret(field(connection, "user").apply((u) => u ?? "root"));
     const bundleRef = login.apply((user) => ({ id: bundle.id, uploadPath: bundleUploadPath(bundle.id, user), resourceName: `${name}-bundle` }));
     // The URN as a plain value: an Output of this component would make each
@@ -126,7 +132,7 @@ export class Host extends pulumi.ComponentResource {
         remotePath: bundleRef.apply((b) => b.uploadPath),
         // Sent again on a move, and after the lifecycle's replacement
         // (whose uninstall removes the upload with the rest).
-        triggers: [target, lifecycle.id],
+        triggers: [target, lifecycle.id, identity],
       },
       { parent: this, dependsOn: [lifecycle] },
     );

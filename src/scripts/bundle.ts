@@ -53,16 +53,20 @@ export function stepBundle(): StepBundle {
 /**
  * The bundle as a local file, for a FileAsset: the engine hashes it, state
  * keeps only that hash and the path. Written once per bundle id under the OS
- * temp dir (atomically, so concurrent programs never see half a file).
+ * temp dir, in a directory of this user's own (atomically, so concurrent
+ * programs never see half a file).
  */
-export function stepBundleFile(bundle: StepBundle = stepBundle(), dir = path.join(os.tmpdir(), "pulumi-gvisor")): string {
+export function stepBundleFile(bundle: StepBundle = stepBundle(), dir = path.join(os.tmpdir(), `pulumi-gvisor-${os.userInfo().uid}`)): string {
   const file = path.join(dir, `bundle-${bundle.id}.sh`);
   try {
     if (fs.readFileSync(file, "utf8") === bundle.text) return file;
   } catch {
     // not written yet
   }
-  fs.mkdirSync(dir, { recursive: true });
+  // One directory per user: another user's files there are never read or replaced.
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== os.userInfo().uid) throw new Error(`${dir} is not a directory of this user; remove it or set TMPDIR`);
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   fs.writeFileSync(tmp, bundle.text, { mode: 0o644 });
   fs.renameSync(tmp, file);

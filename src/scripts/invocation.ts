@@ -119,6 +119,7 @@ export const STEP_COMMAND =
 // error line comes first in what the provider reports, then the rest.
 const RUNNER = String.raw`gv_err=$(mktemp "${"$"}{TMPDIR:-/tmp}/pulumi-gvisor-stderr.XXXXXX" 2>/dev/null) || gv_err=''
 if [ -z "$gv_err" ]; then exec sh -c "$gv_body"; fi
+trap 'rm -f "$gv_err"' EXIT
 set +e
 sh -c "$gv_body" 2>"$gv_err"
 gv_rc=$?
@@ -128,7 +129,7 @@ if [ "$gv_rc" -ne 0 ]; then
   if [ -n "$gv_line" ]; then
     printf '%s
 ' "$gv_line" >&2
-    grep -v -x -F -e "$gv_line" "$gv_err" >&2
+    grep -v -x -F -e "$gv_line" "$gv_err" >&2 || :
   else
     cat "$gv_err" >&2
   fi

@@ -9,7 +9,8 @@
  * (`<<'GV_PY'`), whose full-line comments are code comments too. Lines that
  * tools read are kept: the shebang and `# shellcheck` directives.
  */
-const HEREDOC = /<<-?\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\1/g;
+// `<<` followed by a word, not `<<` inside `$(( ))` arithmetic.
+const HEREDOC = /(?<!\$\(\([^)]*)<<(-?)\s*(['"]?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
 const PYTHON_DELIMITER = "GV_PY";
 
 const isComment = (line: string) => /^\s*#/.test(line) && !/^#!/.test(line) && !/^\s*# shellcheck /.test(line);
@@ -17,15 +18,15 @@ const isComment = (line: string) => /^\s*#/.test(line) && !/^#!/.test(line) && !
 /** `text` without full-line comments and blank lines outside data heredocs. */
 export function stripComments(text: string): string {
   const out: string[] = [];
-  const open: string[] = [];
+  const open: { name: string; tabs: boolean }[] = [];
   let inQuote: "'" | '"' | undefined;
   for (const line of text.split("\n")) {
     const inside = open[0];
     if (inside !== undefined) {
-      if (line === inside || line.replace(/^\t+/, "") === inside) {
+      if (line === inside.name || (inside.tabs && line.replace(/^\t+/, "") === inside.name)) {
         open.shift();
         out.push(line);
-      } else if (inside !== PYTHON_DELIMITER || (line.trim() !== "" && !isComment(line))) {
+      } else if (inside.name !== PYTHON_DELIMITER || (line.trim() !== "" && !isComment(line))) {
         out.push(line);
       }
       continue;
@@ -34,7 +35,7 @@ export function stripComments(text: string): string {
     // Indentation is for readers, except on a line that continues a quoted string.
     out.push(inQuote === undefined ? line.trimStart() : line);
     inQuote = quoteStateAfter(line, inQuote);
-    if (inQuote === undefined) for (const m of line.matchAll(HEREDOC)) open.push(m[2]!);
+    if (inQuote === undefined) for (const m of line.matchAll(HEREDOC)) open.push({ name: m[3]!, tabs: m[1] === "-" });
   }
   return out.join("\n");
 }

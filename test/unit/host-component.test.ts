@@ -110,7 +110,7 @@ describe("Host component", () => {
       expect(byName[step].triggers).toEqual(["203.0.113.10:22", "sandbox-lifecycle-id"]);
     }
     expect(byName.lifecycle.triggers).toEqual(["203.0.113.10:22"]);
-    expect(byName.bundle.triggers).toEqual(["203.0.113.10:22", "sandbox-lifecycle-id"]);
+    expect(byName.bundle.triggers).toEqual(["203.0.113.10:22", "sandbox-lifecycle-id", expect.stringMatching(/^[0-9a-f]{16}$/)]);
   });
 
   it("sends no delete at all when uninstallOnDelete is false (an empty one would still dial the machine)", async () => {
@@ -195,6 +195,16 @@ describe("Host component", () => {
     const a = await program(baseArgs({ runsc: { network: "none", extraFlags: { b: "1", a: "2" } } }));
     const b = await program(baseArgs({ runsc: { extraFlags: { a: "2", b: "1" }, network: "none" } }));
     expect(JSON.stringify(b.byName)).toBe(JSON.stringify(a.byName));
+  });
+
+  it("treats one machine's address the same however it is spelled, and re-sends the bundle to a rebuilt machine", async () => {
+    const a = await program(baseArgs());
+    const b = await program(baseArgs({ connection: { host: "203.0.113.10.", user: "ubuntu", privateKey: KEY, hostKey: HOST_KEY } }));
+    expect(b.byName.lifecycle.triggers).toEqual(a.byName.lifecycle.triggers);
+    const otherKey = HOST_KEY.replace("BwcH", "BwcI");
+    const c = await program(baseArgs({ connection: { host: "203.0.113.10", user: "ubuntu", privateKey: KEY, hostKey: otherKey } }));
+    expect(c.byName.bundle.triggers).not.toEqual(a.byName.bundle.triggers);
+    expect(c.byName.lifecycle.triggers).toEqual(a.byName.lifecycle.triggers);
   });
 
   it("keeps the connection secret and shows where it goes in plain text", async () => {

@@ -172,6 +172,20 @@ describe("a failed step's output", () => {
     expect(r.stderr.split("\n")).toEqual(["pulumi-gvisor install: error: it broke; fix it", "progress one", "progress two", ""]);
   });
 
+  it("keeps the step's exit status and leaves no stderr file behind, even when the error line is all it printed", () => {
+    const bundle = upload();
+    const tmp = join(dir, "tmp");
+    execFileSync("mkdir", [tmp]);
+    const script = renderStepInvocation(plan(), "install", bundle).stdin.replace(
+      '. "$gv_store/install.sh"',
+      "echo 'pulumi-gvisor install: error: only this; fix it' >&2; exit 3",
+    );
+    const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, TMPDIR: tmp } });
+    expect(r.status).toBe(3);
+    expect(r.stderr).toBe("pulumi-gvisor install: error: only this; fix it\n");
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
   it("keeps its order when the step succeeds", () => {
     const bundle = upload();
     const r = runScript(

@@ -26,6 +26,12 @@ describe("stripComments", () => {
     expect(stripComments(text)).toBe(["cat >f <<EOF", "# a line of data", "", "EOF", "python3 - <<'GV_PY'", "x = '#not a comment'", "GV_PY"].join("\n"));
   });
 
+  it("ends a plain heredoc only at its exact delimiter, and reads no heredoc into arithmetic", () => {
+    const text = ["cat >f <<EOF", "\tEOF", "# still data", "EOF", "x=$((1 << n))", "# a comment"].join("\n");
+    expect(stripComments(text)).toBe(["cat >f <<EOF", "\tEOF", "# still data", "EOF", "x=$((1 << n))"].join("\n"));
+    expect(stripComments(["cat <<-EOF", "\t# data", "\tEOF", "# gone"].join("\n"))).toBe(["cat <<-EOF", "\t# data", "\tEOF"].join("\n"));
+  });
+
   it("leaves every rendered step valid for sh and bash", () => {
     for (const step of BUNDLED_STEPS) {
       for (const shell of ["sh", "bash"]) execFileSync(shell, ["-n"], { input: renderStepBody(step) });

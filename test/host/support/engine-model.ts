@@ -515,9 +515,10 @@ class Deployment {
     try {
       return await this.slots.run(async () => {
         if (step.op === "replace" && news.deleteBeforeReplace) await this.deleteFirst(olds!, step);
-        else if (step.op === "replace") this.replaced.add(olds!.urn);
         const id = step.op === "update" ? olds!.id : randomBytes(4).toString("hex");
         const outputs = await this.providerWrite(step, news, olds);
+        // [eng] the old resource is marked for deletion only once its replacement exists.
+        if (step.op === "replace" && !news.deleteBeforeReplace) this.replaced.add(olds!.urn);
         return { ...news, id, outputs };
       });
     } catch (e) {
