@@ -268,7 +268,7 @@ if [ "$cfg_changed" = false ] && [ "$toml_changed" = false ]; then
     if gv_has_systemd && systemctl is-active --quiet containerd.service 2>/dev/null; then
       gv_log "containerd started before $cfg was last written; restarting it to load runtime $name"
       gv_phase restart
-      systemctl restart containerd.service ||
+      gv_restart_containerd ||
         gv_die "containerd did not restart with $cfg" "see 'journalctl -u containerd'"
       restarted=true
     else
@@ -318,7 +318,7 @@ gv_step_rollback() {
     if { if [ -n "$prev_cfg" ]; then gv_replace_file "$prev_cfg" "$cfg"; else rm -f "$cfg"; fi; }; then
       gv_warn "put back the previous $cfg"
       if [ "$restarted" = true ]; then
-        systemctl restart containerd.service && gv_warn "restarted containerd with the previous configuration"
+        gv_restart_containerd && gv_warn "restarted containerd with the previous configuration"
       fi
     else
       gv_warn "could not put back the previous $cfg; uninstall (or the next run) works from the record"
@@ -345,7 +345,7 @@ if [ "$cfg_changed" = true ]; then
     gv_log "restarting containerd (systemctl restart containerd; running containers keep running)"
     restarted=true
     gv_phase restart
-    systemctl restart containerd.service ||
+    gv_restart_containerd ||
       gv_die "containerd did not restart with the new $cfg" "see 'journalctl -u containerd'"
     i=0
     until systemctl is-active --quiet containerd.service 2>/dev/null; do

@@ -828,13 +828,23 @@ gv_containerd_undo() {
   gv_rec_close "$gv__u"
 }
 
+# gv_restart_containerd: systemctl restart containerd.service. A unit that
+# systemd stopped restarting (start-limit-hit: several restarts in a few
+# seconds, as repeated runs or a crash loop cause) is reset once and retried.
+gv_restart_containerd() {
+  systemctl restart containerd.service && return 0
+  [ "$(systemctl show -p Result --value containerd.service 2>/dev/null)" = start-limit-hit ] || return 1
+  gv_warn "systemd had stopped restarting containerd (start limit hit); resetting the limit and trying once more"
+  systemctl reset-failed containerd.service && systemctl restart containerd.service
+}
+
 # gv_containerd_reload_after_undo CONFIG: a containerd that read CONFIG must
 # drop the runtime: restart it under systemd, else say a restart is due
 # (sets gv_restart_required=true).
 gv_containerd_reload_after_undo() {
   if gv_has_systemd && systemctl is-active --quiet containerd.service 2>/dev/null; then
     gv_log "restarting containerd (systemctl restart containerd; running containers keep running)"
-    systemctl restart containerd.service ||
+    gv_restart_containerd ||
       gv_die "containerd did not restart after $1 was restored" "see 'journalctl -u containerd' and fix $1"
   elif ! gv_has_systemd && gv_py containerd-running "GVP_CONFIG=$1"; then
     # shellcheck disable=SC2034 # read by the steps

@@ -34,6 +34,8 @@ export const ROOTFS_PACKAGES = [
   "iproute2",
   "procps",
   "sudo",
+  // wget: the install step's fallback when a host has no curl (tested by hiding curl).
+  "wget",
   "curl",
   "bzip2",
   "zstd",
