@@ -66,7 +66,9 @@ export function stepBundleFile(bundle: StepBundle = stepBundle(), dir = path.joi
   // One directory per user: another user's files there are never read or replaced.
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = fs.lstatSync(dir);
-  if (!st.isDirectory() || st.uid !== os.userInfo().uid) throw new Error(`${dir} is not a directory of this user; remove it or set TMPDIR`);
+  // Ownership only means something where files have POSIX owners.
+  const foreign = process.platform !== "win32" && st.uid !== os.userInfo().uid;
+  if (!st.isDirectory() || foreign) throw new Error(`${dir} is not a directory of this user; remove it or set TMPDIR`);
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
   fs.writeFileSync(tmp, bundle.text, { mode: 0o644 });
   fs.renameSync(tmp, file);
