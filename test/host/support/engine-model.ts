@@ -26,7 +26,6 @@ const settings = require("@pulumi/pulumi/runtime/settings") as {
 };
 const stateModule = require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> };
 const rpc = require("@pulumi/pulumi/runtime/rpc") as {
-  deserializeProperties(struct: unknown, keepUnknowns?: boolean): Record<string, any>;
   serializeProperties(label: string, props: Record<string, unknown>): Promise<Record<string, unknown>>;
   specialSigKey: string;
   specialSecretSig: string;
@@ -113,9 +112,10 @@ export function goQuote(text: string): string {
   return `${out}"`;
 }
 
-const SECRET_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17";
+// The SDK's own signatures for secrets and assets in serialized properties.
+const SECRET_KEY = rpc.specialSigKey;
+const SECRET_SIG = rpc.specialSecretSig;
+const ASSET_SIG = rpc.specialAssetSig;
 
 /** Secrets unwrapped, assets reduced to path and content hash (what [eng] diffs assets by). */
 function plain(value: any): any {
@@ -308,7 +308,9 @@ export class EngineModel {
       supportsAliasSpecs: true,
       supportsDeletedWith: true,
     });
-    const swallow = (reason: unknown) => run.noteRejection(reason);
+    // The SDK rejects a failed resource's outputs and its dependents'; the
+    // error itself is already in the run's errors.
+    const swallow = () => undefined;
     process.on("unhandledRejection", swallow);
     try {
       await program();
@@ -398,12 +400,6 @@ class Deployment {
       await new Promise((r) => setTimeout(r, 100));
       if (this.errors.length && this.inflight === 0 && Date.now() - this.lastActivity > 500) return;
     }
-  }
-
-  noteRejection(reason: unknown): void {
-    // The SDK rejects a failed resource's outputs and its dependents'; the
-    // error itself is already in this.errors.
-    void reason;
   }
 
   private aliasUrns(req: any, type: string, name: string, parentUrn: string): string[] {
