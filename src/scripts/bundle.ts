@@ -76,11 +76,16 @@ export function stepBundleFile(bundle: StepBundle = stepBundle(), dir = path.joi
 }
 
 /**
- * Where the login user uploads the bundle. /var/tmp survives reboots and is
- * writable by every user; the name carries the user so two logins never
- * collide. What lands there is untrusted until root has checked its sha256.
+ * Where the login user uploads the bundle: a path relative to that user's
+ * home directory, where both SFTP and the step commands start. Only that
+ * user (and root) can write there, so no other local user can plant or
+ * pre-create the file, as they could in a shared /tmp or /var/tmp. What
+ * lands there is still untrusted until root has checked its sha256. The
+ * name carries the login, so a new login changes the path and the provider
+ * copies the bundle into that login's home on the update.
  */
 export function bundleUploadPath(bundleId: string, user: string): string {
   const safeUser = user.replace(/[^A-Za-z0-9._-]/g, "_");
-  return `/var/tmp/pulumi-gvisor-bundle-${safeUser}-${bundleId.slice(0, 16)}.sh`;
+  // The steps find older uploads by this prefix (uninstall.sh, invocation.ts's bootstrap).
+  return `.pulumi-gvisor-bundle-${safeUser}-${bundleId.slice(0, 16)}.sh`;
 }

@@ -35,21 +35,23 @@ export interface OwnerRef {
 const BOOTSTRAP = String.raw`gv_fail() { printf 'pulumi-gvisor %s: error: %s\n' "$GV_STEP" "$1" >&2; exit 1; }
 gv_store="$GV_STATE_DIR/bundles/$GV_BUNDLE_ID"
 gv_resend="send it again: pulumi up --replace the ${"$"}{GV_BUNDLE_RESOURCE:-<Host name>-bundle} resource (or --target it after a 'pulumi state delete' of it)"
+# A relative upload path is in the login's home, where SSH commands (and sudo) start.
+case $GV_BUNDLE_UPLOAD in /*) gv_up=$GV_BUNDLE_UPLOAD ;; *) gv_up="$PWD/$GV_BUNDLE_UPLOAD" ;; esac
 if [ ! -f "$gv_store/.complete" ]; then
-  [ -f "$GV_BUNDLE_UPLOAD" ] || gv_fail "the step bundle $GV_BUNDLE_ID is not on this host ($GV_BUNDLE_UPLOAD is missing); $gv_resend"
+  [ -f "$gv_up" ] || gv_fail "the step bundle $GV_BUNDLE_ID is not on this host ($gv_up is missing); $gv_resend"
   { mkdir -p "$GV_STATE_DIR/bundles" && chmod 0700 "$GV_STATE_DIR"; } ||
     gv_fail "could not create $GV_STATE_DIR/bundles; check that the file system is writable and not full"
   gv_new=$(mktemp -d "$GV_STATE_DIR/bundles/.new.XXXXXX") ||
     gv_fail "could not create a directory under $GV_STATE_DIR/bundles; check that the file system is writable and not full"
-  if ! cp "$GV_BUNDLE_UPLOAD" "$gv_new/bundle.sh"; then
+  if ! cp "$gv_up" "$gv_new/bundle.sh"; then
     rm -rf "$gv_new"
-    gv_fail "could not copy $GV_BUNDLE_UPLOAD into $GV_STATE_DIR; check that the disk is not full"
+    gv_fail "could not copy $gv_up into $GV_STATE_DIR; check that the disk is not full"
   fi
   gv_sum=$(sha256sum <"$gv_new/bundle.sh") || gv_sum=''
   gv_sum=${"$"}{gv_sum%% *}
   if [ "$gv_sum" != "$GV_BUNDLE_ID" ]; then
     rm -rf "$gv_new"
-    gv_fail "$GV_BUNDLE_UPLOAD is not the step bundle this program sent (sha256 ${"$"}{gv_sum:-unreadable}, expected $GV_BUNDLE_ID), so nothing ran; $gv_resend"
+    gv_fail "$gv_up is not the step bundle this program sent (sha256 ${"$"}{gv_sum:-unreadable}, expected $GV_BUNDLE_ID), so nothing ran; $gv_resend"
   fi
   if ! sh "$gv_new/bundle.sh" "$gv_new" || ! : >"$gv_new/.complete"; then
     rm -rf "$gv_new"
@@ -58,6 +60,10 @@ if [ ! -f "$gv_store/.complete" ]; then
   # Two steps may unpack at once; a rename onto an existing bundle fails and the copy is dropped.
   mv -T "$gv_new" "$gv_store" 2>/dev/null || rm -rf "$gv_new"
   [ -f "$gv_store/.complete" ] || gv_fail "could not put the step bundle in place at $gv_store"
+  # Earlier bundles' uploads are done with: each was unpacked by its own install.
+  for gv_f in "${"$"}{gv_up%/*}"/.pulumi-gvisor-bundle-*.sh; do
+    if [ "$gv_f" != "$gv_up" ] && [ -f "$gv_f" ]; then rm -f -- "$gv_f"; fi
+  done
 fi`;
 
 // Steps after install find the bundle install unpacked; repairing starts at install.
@@ -228,10 +234,11 @@ if [ -n "$gv_owner" ] && [ "$gv_owner" != "$GV_OWNER" ]; then
   exit 0
 fi
 if [ ! -f "$GV_STATE_DIR/bundles/$GV_BUNDLE_ID/.complete" ]; then
-  # Uninstall works from the host's records, so any complete bundle can run it.
-  for gv_d in "$GV_STATE_DIR"/bundles/*/; do
-    if [ -f "$gv_d.complete" ]; then GV_BUNDLE_ID=$(basename "$gv_d"); fi
-  done
+  # Uninstall works from the host's records, so a complete bundle can run it:
+  # the newest, whose uninstall knows every record the newest steps wrote.
+  # (Bundle dirs are named by hex digests, so ls's output is safe to read.)
+  gv_best=$(ls -1t "$GV_STATE_DIR"/bundles/*/.complete 2>/dev/null | head -n 1) || gv_best=''
+  if [ -n "$gv_best" ]; then GV_BUNDLE_ID=$(basename "$(dirname "$gv_best")"); fi
   gv_other=''
   for gv_f in "$GV_STATE_DIR"/* "$GV_STATE_DIR"/.[!.]*; do
     case ${"$"}{gv_f##*/} in owner | bundles | '*' | '.[!.]*') ;; *) gv_other=$gv_f ;; esac

@@ -58,7 +58,14 @@ async function expectPristine(host: TestHost): Promise<void> {
   expect(await host.readFile("/etc/docker/daemon.json")).toBe(ORIGINAL);
   expect(await host.stat("/usr/local/bin/runsc")).toBeUndefined();
   expect(await host.stat("/var/lib/pulumi-gvisor")).toBeUndefined();
+  expect(await uploads(host)).toEqual([]);
   expect(await runtimes(host)).not.toContain("runsc");
+}
+
+/** Bundle uploads in the login's home, with mode and owner: `<name> <mode> <owner>`. */
+async function uploads(host: TestHost): Promise<string[]> {
+  const r = await host.sh('cd /home/gvtest && for f in .pulumi-gvisor-bundle-*.sh; do [ -e "$f" ] && stat -c "%n %a %U" "$f"; done; true');
+  return r.stdout.split("\n").filter(Boolean);
 }
 
 describe("Host day 2 through the engine model on a real host", () => {
@@ -78,6 +85,9 @@ describe("Host day 2 through the engine model on a real host", () => {
     expect(v.isolated).toBe(true);
     expect(v.runtimes[0]).toMatchObject({ name: "runsc", ran: true, sandboxKernel: "4.4.0", sandboxProcess: true, runtimePath: "/usr/local/bin/runsc" });
     expect(await runtimes(host)).toContain("runsc");
+    // In the login's own home, not in a shared temp dir another user could write to.
+    expect(await uploads(host)).toEqual([expect.stringMatching(/^\.pulumi-gvisor-bundle-gvtest-[0-9a-f]{16}\.sh \d+ gvtest$/)]);
+    expect((await host.sh("ls /var/tmp")).stdout).not.toContain("pulumi-gvisor");
 
     const before = await fingerprint(host, FILES);
     const preview = await model.up(hostProgram("sandbox", args(host)), { preview: true });
@@ -166,6 +176,8 @@ describe("Host day 2 through the engine model on a real host", () => {
     const up = await mustUp(model, hostProgram("sandbox", rotated));
     expect(up.steps.filter((s) => s.op === "replace")).toEqual([]);
     expect(up.steps.filter((s) => s.op === "update").length).toBeGreaterThan(0);
+    // The new login gets its own copy of the bundle, in its own home, on the update.
+    expect((await host.sh("ls -a /root")).stdout).toMatch(/^\.pulumi-gvisor-bundle-root-[0-9a-f]{16}\.sh$/m);
     expect(await fingerprint(host, FILES)).toEqual(before);
     expect(await host.docker.pid()).toBe(dockerd);
     expect(host.docker.log(log)).not.toMatch(/Got signal to reload configuration/);

@@ -190,10 +190,15 @@ describe("uninstall and the Host component's ownership marks", () => {
     await mustRun(host, plan, "install");
     await host.writeFile(`${STATE}/owner`, "stack/project/host\n", 0o600);
     await host.writeFile(`${STATE}/bundles/${"a".repeat(64)}/install.sh`, "# body\n");
+    // The upload sits in the login's home (root's here), where SSH commands start; older releases used /var/tmp.
+    await host.writeFile("/root/.pulumi-gvisor-bundle-0123456789abcdef.sh", "# upload\n");
+    await host.writeFile("/root/unrelated.sh", "keep\n");
     await host.writeFile("/var/tmp/pulumi-gvisor-bundle-1234", "# upload\n");
     await host.writeFile("/var/tmp/unrelated", "keep\n");
     await mustRun(host, plan, "uninstall");
     expect(await host.stat(STATE)).toBeUndefined();
+    expect(await host.stat("/root/.pulumi-gvisor-bundle-0123456789abcdef.sh")).toBeUndefined();
+    expect(await host.readFile("/root/unrelated.sh")).toBe("keep\n");
     expect(await host.stat("/var/tmp/pulumi-gvisor-bundle-1234")).toBeUndefined();
     expect(await host.readFile("/var/tmp/unrelated")).toBe("keep\n");
   });

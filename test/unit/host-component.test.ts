@@ -119,10 +119,10 @@ describe("Host component", () => {
     expect((await valueOf(host.stepDigests)).uninstall).toBe("");
   });
 
-  it("uploads the content-addressed bundle to a per-user path and refers to it by hash", async () => {
+  it("uploads the content-addressed bundle into the login's home (no shared temp dir) and refers to it by hash", async () => {
     const { byName, host } = await program(baseArgs());
     const bundle = stepBundle();
-    expect(byName.bundle.remotePath).toBe(`/var/tmp/pulumi-gvisor-bundle-ubuntu-${bundle.id.slice(0, 16)}.sh`);
+    expect(byName.bundle.remotePath).toBe(`.pulumi-gvisor-bundle-ubuntu-${bundle.id.slice(0, 16)}.sh`);
     expect(await valueOf(host.bundleId)).toBe(bundle.id);
     expect(byName.install.stdin).toContain(`GV_BUNDLE_ID='${bundle.id}'`);
     expect(byName.install.stdin).toContain('. "$gv_store/install.sh"');

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildHostPlan } from "../../src/plan/host-plan";
-import { BUNDLED_STEPS, stepBundle } from "../../src/scripts/bundle";
+import { BUNDLED_STEPS, bundleUploadPath, stepBundle } from "../../src/scripts/bundle";
 import { BundleRef, OwnerRef, STEP_COMMAND, renderAdoptInvocation, renderReleaseInvocation, renderStepInvocation } from "../../src/scripts/invocation";
 import { renderStepBody } from "../../src/scripts/render";
 
@@ -36,9 +36,9 @@ function inner(command: string): string {
   return m[1]!;
 }
 
-/** Runs a root script the way the command runs it (sh -c), as this user. */
-function runScript(script: string) {
-  const r = spawnSync("sh", ["-c", script], { encoding: "utf8" });
+/** Runs a root script the way the command runs it (sh -c), as this user, from `cwd` (an SSH command starts in the login's home). */
+function runScript(script: string, cwd = dir) {
+  const r = spawnSync("sh", ["-c", script], { encoding: "utf8", cwd });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const run = (command: string) => runScript(inner(command));
@@ -115,6 +115,28 @@ describe("step commands", () => {
     // The bundle is kept by root: a later run needs no upload.
     rmSync(bundle.uploadPath);
     expect(probe(bundle).code).toBe(0);
+  });
+
+  it("find a relative upload in the directory the command starts in (the login's home), and drop older uploads there once unpacked", () => {
+    const home = join(dir, "home");
+    execFileSync("mkdir", [home]);
+    const name = bundleUploadPath(stepBundle().id, "ubuntu");
+    expect(name).toMatch(/^\.pulumi-gvisor-bundle-ubuntu-[0-9a-f]{16}\.sh$/);
+    writeFileSync(join(home, name), stepBundle().text);
+    writeFileSync(join(home, ".pulumi-gvisor-bundle-0123456789abcdef.sh"), "# an earlier bundle's upload\n");
+    writeFileSync(join(home, "notes.sh"), "keep\n");
+    const bundle = { id: stepBundle().id, uploadPath: name, resourceName: "sandbox-bundle" };
+    const r = runScript(renderStepInvocation(plan(), "install", bundle).stdin.replace('. "$gv_store/install.sh"', "echo unpacked"), home);
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(dir, "state", "bundles", bundle.id, ".complete"))).toBe(true);
+    expect(readdirSync(home).sort()).toEqual([name, "notes.sh"].sort());
+  });
+
+  it("name the full path of a missing relative upload", () => {
+    const bundle = { id: stepBundle().id, uploadPath: bundleUploadPath(stepBundle().id, "ubuntu"), resourceName: "sandbox-bundle" };
+    const r = runScript(renderStepInvocation(plan(), "install", bundle).stdin);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`(${join(dir, bundle.uploadPath)} is missing)`);
   });
 
   it("record the owner, and say who owned the machine before", () => {
@@ -204,6 +226,25 @@ describe("the Host's delete", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ step: "uninstall", changed: false, skipped: true, reason: "nothing-installed" });
     expect(existsSync(join(dir, "state"))).toBe(false);
+  });
+
+  it("runs the newest complete bundle on the machine when its own is not there", () => {
+    const state = join(dir, "state");
+    expect(run(renderAdoptInvocation(plan(), owner())).code).toBe(0);
+    // Two older bundles, whose uninstall bodies say which one ran; the newer was completed last.
+    for (const [id, when] of [
+      ["1".repeat(64), "202601010000"],
+      ["2".repeat(64), "202602010000"],
+      ["3".repeat(64), "202512010000"],
+    ]) {
+      execFileSync("mkdir", ["-p", join(state, "bundles", id!)]);
+      writeFileSync(join(state, "bundles", id!, "uninstall.sh"), `echo "{\\"ran\\":\\"${id!.slice(0, 1)}\\"}"\n`);
+      execFileSync("touch", ["-t", when!, join(state, "bundles", id!, ".complete")]);
+    }
+    writeFileSync(join(state, "install-record"), "x\n");
+    const r = run(renderReleaseInvocation(plan(), { id: "f".repeat(64), uploadPath: join(dir, "none.sh"), resourceName: "sandbox-bundle" }, owner()));
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ ran: "2" });
   });
 
   it("does nothing on a machine without pulumi-gvisor state", () => {

@@ -231,9 +231,13 @@ async function copyToRemote(conn: Connection, source: string, remotePath: string
     await new Promise<void>((resolve, reject) => {
       client.sftp((err, sftp) => {
         if (err) return reject(err);
-        const parts = path.posix.dirname(remotePath).split("/").filter(Boolean);
+        // A relative path is the SFTP server's: under the login's home.
+        const parts = path.posix
+          .dirname(remotePath)
+          .split("/")
+          .filter((p) => p !== "" && p !== ".");
         const mkdirs = async () => {
-          let dir = "";
+          let dir = remotePath.startsWith("/") ? "" : ".";
           for (const p of parts) {
             dir += `/${p}`;
             await new Promise<void>((res) => sftp.mkdir(dir, () => res()));
