@@ -119,25 +119,12 @@ export class HostNamespace implements HostMachine {
   }
 
   alive(): boolean {
-    try {
-      return fs.readlinkSync(`/proc/${this.initPid}/ns/pid`) === this.pidNs;
-    } catch {
-      return false;
-    }
+    return inPidNamespace(this.initPid, this.pidNs);
   }
 
   /** Outer PIDs of every process still in the host's PID namespace. */
   processes(): number[] {
-    const pids: number[] = [];
-    for (const e of fs.readdirSync("/proc")) {
-      if (!/^\d+$/.test(e)) continue;
-      try {
-        if (fs.readlinkSync(`/proc/${e}/ns/pid`) === this.pidNs) pids.push(Number(e));
-      } catch {
-        // exited while we looked
-      }
-    }
-    return pids;
+    return pidNamespaceProcesses(this.pidNs);
   }
 
   /**
@@ -159,4 +146,22 @@ export class HostNamespace implements HostMachine {
     });
     if (this.unshare.exitCode === null && this.unshare.signalCode === null) this.unshare.kill("SIGKILL");
   }
+}
+
+/** Whether process `pid` (an outer PID) still runs in the PID namespace `pidNs` (a readlink of /proc/PID/ns/pid). */
+export function inPidNamespace(pid: number, pidNs: string): boolean {
+  try {
+    return fs.readlinkSync(`/proc/${pid}/ns/pid`) === pidNs;
+  } catch {
+    return false;
+  }
+}
+
+/** Outer PIDs of every process in the PID namespace `pidNs`. */
+export function pidNamespaceProcesses(pidNs: string): number[] {
+  return fs
+    .readdirSync("/proc")
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => inPidNamespace(pid, pidNs));
 }

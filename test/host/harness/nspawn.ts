@@ -19,7 +19,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { HOST_PATH } from "./constants";
-import type { HostMachine, NsExecOptions } from "./namespace";
+import { inPidNamespace, pidNamespaceProcesses, type HostMachine, type NsExecOptions } from "./namespace";
 import { runProcess, type CommandResult } from "./proc";
 import { waitFor } from "./wait";
 
@@ -161,24 +161,11 @@ export class NspawnMachine implements HostMachine {
   }
 
   alive(): boolean {
-    try {
-      return fs.readlinkSync(`/proc/${this.initPid}/ns/pid`) === this.pidNs;
-    } catch {
-      return false;
-    }
+    return inPidNamespace(this.initPid, this.pidNs);
   }
 
   processes(): number[] {
-    const pids: number[] = [];
-    for (const e of fs.readdirSync("/proc")) {
-      if (!/^\d+$/.test(e)) continue;
-      try {
-        if (fs.readlinkSync(`/proc/${e}/ns/pid`) === this.pidNs) pids.push(Number(e));
-      } catch {
-        // exited while we looked
-      }
-    }
-    return pids;
+    return pidNamespaceProcesses(this.pidNs);
   }
 
   /**

@@ -88,7 +88,5 @@ function r2s(r: CommandResult): string {
   return r.code === null ? `signal ${r.signal ?? "?"}` : String(r.code);
 }
 
-/** Quote one word for POSIX sh. */
-export function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
+/** Quote one word for POSIX sh: the package's own quoting, so tests quote exactly as the steps do. */
+export { shellQuote as shQuote } from "../../../src/scripts/quote";
