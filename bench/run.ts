@@ -8,7 +8,7 @@
  *   1. program scale under the mock engine (child processes)   bench/program/scale.ts
  *   2. host time: cold, warm, hand-written routine, floor;
  *      bz2 vs zstd extraction                                    bench/host/host-time.ts
- *   3. fleet growth through an EngineRunner                     bench/host/fleet-growth.ts
+ *   3. fleet growth: N Hosts through the engine model          bench/host/fleet-growth.ts
  *   4. disruption of running containers                         bench/host/disruption.ts
  *   5. round trips per host                                     bench/program/round-trips.ts
  *
@@ -25,7 +25,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startMirror, type Mirror } from "../test/host/harness";
 import { disruption } from "./host/disruption";
-import { directRunner } from "./host/engine-runner";
 import { fleetGrowth } from "./host/fleet-growth";
 import { extraction, hostTime } from "./host/host-time";
 import { roundTrips } from "./program/round-trips";
@@ -143,17 +142,7 @@ async function main() {
         log("disruption measured");
       }
       if (want.has("fleet")) {
-        // The engine model (test/host/support/engine-model.ts) replaces directRunner once it exists.
-        results.fleet = await fleetGrowth(
-          mirror,
-          {
-            sizes: numbers("BENCH_FLEET_SIZES", "1,4,8"),
-            rounds: count("BENCH_FLEET_ROUNDS", 2),
-            runner: directRunner,
-            runnerName: "direct runner, not the engine model",
-          },
-          log,
-        );
+        results.fleet = await fleetGrowth(mirror, { sizes: numbers("BENCH_FLEET_SIZES", "1,4,8"), rounds: count("BENCH_FLEET_ROUNDS", 2) }, log);
       }
     } finally {
       await mirror.stop();
