@@ -80,6 +80,7 @@ const handMethod =
       const r = await host.run(script);
       if (r.code !== 0) throw new Error(`hand-written ${phase} failed: ${r.stderr}`);
       await restartDockerd(host); // the guide's `${HAND_RESTART}`
+      // Sessions: the guide's commands, one each (script, restart[, verify]).
       if (input === undefined) return 2;
       const v = await host.run(handVerify(input));
       if (v.code !== 0) throw new Error(`hand-written verify after ${phase} failed: ${v.stderr}`);
