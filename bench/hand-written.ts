@@ -6,7 +6,7 @@
  * `runsc` files the guide fetches are 404 for current releases), and run
  * from the same mirror as the package, so both do the same work.
  */
-import { shQuote } from "../test/host/harness";
+import { shQuote } from "../test/host/harness/proc";
 
 export interface HandWrittenInput {
   /** `${mirror}/release/<version>`: the release URL without the arch. */
@@ -70,4 +70,40 @@ export const HAND_RESTART = "systemctl restart docker";
 /** The guide's check: one sandboxed container that prints its kernel. */
 export function handVerify(input: HandWrittenInput): string {
   return `docker run --rm --network=none --runtime=runsc ${shQuote(input.image)} uname -r`;
+}
+
+/** Register runsc with containerd 1.x (config v2) and restart it, as the guides do. */
+export function handConfigureContainerd(): string {
+  return [
+    "set -e",
+    "f=/etc/containerd/config.toml",
+    "grep -q 'runtimes.runsc]' \"$f\" 2>/dev/null || cat >> \"$f\" <<'EOF'",
+    '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc]',
+    '  runtime_type = "io.containerd.runsc.v1"',
+    "EOF",
+    "systemctl restart containerd",
+  ].join("\n");
+}
+
+/**
+ * The routine as one script a user uploads once and calls by section (`sh
+ * gvisor-setup.sh install`): what the program-scale baseline copies to each
+ * host, so it has the package's shape (one upload, short commands).
+ */
+export function handScript(input: HandWrittenInput): string {
+  const section = (name: string, body: string) => [`${name})`, body, ";;"].join("\n");
+  return [
+    "#!/bin/sh",
+    "set -e",
+    'case "$1" in',
+    section("engine", "apt-get update && apt-get install -y docker.io jq curl"),
+    section("install", handInstall(input)),
+    section("configure-docker", `${handConfigure(input)}\n${HAND_RESTART}`),
+    section("configure-containerd", handConfigureContainerd()),
+    section("verify", handVerify(input)),
+    section("uninstall", `${handUnconfigure()}\n${HAND_RESTART}`),
+    '*) echo "usage: gvisor-setup.sh engine|install|configure-docker|configure-containerd|verify|uninstall" >&2; exit 2 ;;',
+    "esac",
+    "",
+  ].join("\n");
 }

@@ -8,16 +8,17 @@
  *   1. program scale under the mock engine (child processes)   bench/program/scale.ts
  *   2. host time: cold, warm, hand-written routine, floor;
  *      bz2 vs zstd extraction                                    bench/host/host-time.ts
- *   3. fleet growth through an EngineRunner                     bench/host/fleet-growth.ts
+ *   3. fleet growth: N Hosts through the engine model          bench/host/fleet-growth.ts
  *   4. disruption of running containers                         bench/host/disruption.ts
  *   5. round trips per host                                     bench/program/round-trips.ts
+ *   6. sandbox cost: start and micro-workloads, runsc vs runc   bench/host/sandbox-cost.ts
  *
  * `npm run bench -- --report [file.json]` re-renders the table and chart of an earlier run.
  *
- * Knobs: BENCH_PARTS (scale,host,fleet,disruption,trips), BENCH_SCALE_SIZES
+ * Knobs: BENCH_PARTS (scale,host,fleet,disruption,trips,sandbox), BENCH_SCALE_SIZES
  * (1,10,100,500), BENCH_SCALE_ROUNDS (2; sizes over 100 get
  * BENCH_SCALE_BIG_ROUNDS, 1), BENCH_HOST_ROUNDS (3), BENCH_FLEET_SIZES (1,4,8),
- * BENCH_FLEET_ROUNDS (2).
+ * BENCH_FLEET_ROUNDS (2), BENCH_SANDBOX_ROUNDS (5).
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -25,16 +26,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startMirror, type Mirror } from "../test/host/harness";
 import { disruption } from "./host/disruption";
-import { directRunner } from "./host/engine-runner";
 import { fleetGrowth } from "./host/fleet-growth";
 import { extraction, hostTime } from "./host/host-time";
+import { sandboxCost } from "./host/sandbox-cost";
 import { roundTrips } from "./program/round-trips";
 import { programScale } from "./program/scale";
 import { renderChart } from "./report/chart";
 import type { BenchResults, MachineInfo } from "./report/results";
-import { renderTable, tableRows } from "./report/rows";
+import { renderTable, renderTargets, tableRows } from "./report/rows";
 
-const PARTS = ["scale", "host", "fleet", "disruption", "trips"] as const;
+const PARTS = ["scale", "host", "fleet", "disruption", "trips", "sandbox"] as const;
 type Part = (typeof PARTS)[number];
 
 function numbers(name: string, fallback: string): number[] {
@@ -94,7 +95,9 @@ function publish(results: BenchResults, out: string): void {
   fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   const svg = out.replace(/\.json$/, "") + ".svg";
   fs.writeFileSync(svg, renderChart(results));
-  console.log(renderTable(tableRows(results)));
+  const rows = tableRows(results);
+  console.log(renderTable(rows));
+  console.log(`\n${renderTargets(rows)}`);
   const load = (xs: number[]) => xs.map((l) => l.toFixed(1)).join(" ");
   console.log(
     `\n${(results.durationMs / 1000).toFixed(0)} s on ${results.machine.cores} × ${results.machine.cpus}, load ${load(results.machine.loadAverage.start)} → ${load(results.machine.loadAverage.end)}; wrote ${out} and ${svg}`,
@@ -130,7 +133,7 @@ async function main() {
       log,
     );
   }
-  if (want.has("host") || want.has("fleet") || want.has("disruption")) {
+  if (want.has("host") || want.has("fleet") || want.has("disruption") || want.has("sandbox")) {
     const mirror: Mirror = await startMirror();
     try {
       if (want.has("host")) {
@@ -142,18 +145,12 @@ async function main() {
         results.disruption = await disruption(mirror);
         log("disruption measured");
       }
+      if (want.has("sandbox")) {
+        results.sandboxCost = await sandboxCost(mirror, count("BENCH_SANDBOX_ROUNDS", 5));
+        log("sandbox cost measured");
+      }
       if (want.has("fleet")) {
-        // The engine model (test/host/support/engine-model.ts) replaces directRunner once it exists.
-        results.fleet = await fleetGrowth(
-          mirror,
-          {
-            sizes: numbers("BENCH_FLEET_SIZES", "1,4,8"),
-            rounds: count("BENCH_FLEET_ROUNDS", 2),
-            runner: directRunner,
-            runnerName: "direct runner, not the engine model",
-          },
-          log,
-        );
+        results.fleet = await fleetGrowth(mirror, { sizes: numbers("BENCH_FLEET_SIZES", "1,4,8"), rounds: count("BENCH_FLEET_ROUNDS", 2) }, log);
       }
     } finally {
       await mirror.stop();

@@ -4,15 +4,18 @@
  * release, change a runsc option, upgrade to a new-layout release, uninstall)
  * while a runc container runs throughout, and a runsc container from install
  * until before uninstall (the package refuses to uninstall under running
- * sandboxes; both methods get the same treatment). After each phase: which
+ * sandboxes; both methods get the same treatment). The package's life is a
+ * `Host` through the engine model: three `pulumi up`s and a `pulumi destroy`,
+ * each running what the engine runs for that change. After each phase: which
  * of the containers that ran before it were stopped or restarted (no longer
  * running with the same start time), and whether dockerd's pid changed.
  */
 import type { HostPlan } from "../../src/plan/host-plan";
 import { startTestHost, type Mirror, type TestHost } from "../../test/host/harness";
-import { mustRun, testPlan } from "../../test/host/support/steps";
+import { testPlan } from "../../test/host/support/steps";
 import { HAND_RESTART, handConfigure, handInstall, handUnconfigure, handVerify } from "../hand-written";
-import { HOST_STEPS, handInputFor } from "./host-steps";
+import { benchHostArgs, hostsProgram, newModel, sessions, timedUp } from "./engine-host";
+import { handInputFor } from "./host-steps";
 import { restartDockerd, runningSince, startWorkload } from "./probes";
 
 export const PHASES = ["install", "option change", "upgrade", "uninstall"] as const;
@@ -25,6 +28,8 @@ export interface PhaseOutcome {
   /** Of those, stopped or restarted by the phase. */
   disrupted: number;
   dockerdRestarts: number;
+  /** SSH sessions the phase opened (the package: what the engine ran for the change). */
+  sessions: number;
 }
 
 export interface DisruptionResult {
@@ -34,7 +39,8 @@ export interface DisruptionResult {
   handRestart: string;
 }
 
-type Method = (host: TestHost, phase: Phase) => Promise<void>;
+/** One method's life on one host: a function per phase that returns the SSH sessions it opened. */
+type Method = (host: TestHost) => (phase: Phase) => Promise<number>;
 
 function plans(mirror: Mirror): Record<Exclude<Phase, "uninstall">, HostPlan> {
   const old = { version: mirror.versions.loose };
@@ -45,34 +51,47 @@ function plans(mirror: Mirror): Record<Exclude<Phase, "uninstall">, HostPlan> {
   };
 }
 
-function packageMethod(mirror: Mirror): Method {
-  const p = plans(mirror);
-  return async (host, phase) => {
-    if (phase === "uninstall") return void (await mustRun(host, p.upgrade, "uninstall"));
-    // Every step forced to run (a superset of what the engine re-runs for the change).
-    for (const { step } of HOST_STEPS) await mustRun(host, p[phase], step);
+const packageMethod =
+  (mirror: Mirror): Method =>
+  (host) => {
+    const model = newModel();
+    const old = { version: mirror.versions.loose };
+    const args = {
+      install: benchHostArgs(mirror, host, old),
+      "option change": benchHostArgs(mirror, host, { ...old, runsc: { debug: true } }),
+      upgrade: benchHostArgs(mirror, host, { runsc: { debug: true } }),
+    };
+    return async (phase) => {
+      if (phase !== "uninstall") return sessions((await timedUp(model, hostsProgram([args[phase]])))[1]).length;
+      const r = await model.destroy();
+      if (r.error) throw new Error(`destroy failed: ${r.error}`);
+      return sessions(r).length;
+    };
   };
-}
 
-function handMethod(mirror: Mirror): Method {
-  const p = plans(mirror);
-  return async (host, phase) => {
-    const input = phase === "uninstall" ? undefined : handInputFor(mirror, p[phase]);
-    const script =
-      input === undefined ? handUnconfigure() : phase === "option change" ? handConfigure(input) : `${handInstall(input)}\n${handConfigure(input)}`;
-    const r = await host.run(script);
-    if (r.code !== 0) throw new Error(`hand-written ${phase} failed: ${r.stderr}`);
-    await restartDockerd(host); // the guide's `${HAND_RESTART}`
-    if (input !== undefined) {
+const handMethod =
+  (mirror: Mirror): Method =>
+  (host) => {
+    const p = plans(mirror);
+    return async (phase) => {
+      const input = phase === "uninstall" ? undefined : handInputFor(mirror, p[phase]);
+      const script =
+        input === undefined ? handUnconfigure() : phase === "option change" ? handConfigure(input) : `${handInstall(input)}\n${handConfigure(input)}`;
+      const r = await host.run(script);
+      if (r.code !== 0) throw new Error(`hand-written ${phase} failed: ${r.stderr}`);
+      await restartDockerd(host); // the guide's `${HAND_RESTART}`
+      // Sessions: the guide's commands, one each (script, restart[, verify]).
+      if (input === undefined) return 2;
       const v = await host.run(handVerify(input));
       if (v.code !== 0) throw new Error(`hand-written verify after ${phase} failed: ${v.stderr}`);
-    }
+      return 3;
+    };
   };
-}
 
 async function life(method: Method): Promise<PhaseOutcome[]> {
   const host = await startTestHost();
   try {
+    const run = method(host);
     const out: PhaseOutcome[] = [];
     const workloads = new Map<string, string>(); // container id → start time
     const ensure = async (runtime: string, key: string) => {
@@ -91,10 +110,10 @@ async function life(method: Method): Promise<PhaseOutcome[]> {
         }
       }
       const pid = await host.docker.pid();
-      await method(host, phase);
+      const opened = await run(phase);
       let disrupted = 0;
       for (const [key, since] of workloads) if ((await runningSince(host, key.slice(key.indexOf(":") + 1))) !== since) disrupted += 1;
-      out.push({ phase, runningBefore: workloads.size, disrupted, dockerdRestarts: (await host.docker.pid()) === pid ? 0 : 1 });
+      out.push({ phase, runningBefore: workloads.size, disrupted, dockerdRestarts: (await host.docker.pid()) === pid ? 0 : 1, sessions: opened });
     }
     return out;
   } finally {

@@ -1,30 +1,34 @@
 /**
- * Part 3, fleet growth: 1, 4 and 8 fresh test hosts deployed at once (the
- * hosts start before the clock does), every host's step graph run by an
- * EngineRunner bounded by the real engine's default parallelism; time until
- * every host verified. Sizes run in a rotating order over rounds.
+ * Part 3, fleet growth: 1, 4 and 8 fresh test hosts (started before the
+ * clock does) deployed at once by one program of N `Host` components through
+ * the engine model, at the real engine's default parallelism; time until
+ * every host verified (the `pulumi up` returned with every verify step done).
+ * Sizes run in a rotating order over rounds.
  */
 import { startTestHost, type Mirror, type TestHost } from "../../test/host/harness";
-import { testPlan } from "../../test/host/support/steps";
-import { median, ratio, timed } from "../stats";
-import { ENGINE_DEFAULT_PARALLELISM, type EngineRunner } from "./engine-runner";
-import { hostJobs } from "./host-steps";
+import { parseVerification } from "../../src/plan/verification";
+import { median, ratio } from "../stats";
+import { ENGINE_DEFAULT_PARALLELISM, benchHostArgs, hostsProgram, newModel, sessions, timedUp } from "./engine-host";
 
 export interface FleetGrowthResult {
-  /** Which runner drove the steps. */
+  /** What drove the hosts. */
   runner: string;
   parallelism: number;
   rounds: number;
-  sizes: { hosts: number; allVerifiedMs: number; vsOneHost: number }[];
+  sizes: { hosts: number; allVerifiedMs: number; vsOneHost: number; sessions: number }[];
 }
 
-async function deploy(mirror: Mirror, n: number, runner: EngineRunner, parallelism: number): Promise<number> {
+async function deploy(mirror: Mirror, n: number, parallelism: number): Promise<{ ms: number; sessions: number }> {
   const hosts: TestHost[] = [];
   try {
     for (let i = 0; i < n; i++) hosts.push(await startTestHost());
-    const plan = testPlan(mirror);
-    const jobs = hosts.flatMap((h, i) => hostJobs(`h${i}`, h, plan));
-    return (await timed(() => runner(jobs, parallelism)))[0];
+    const model = newModel(parallelism);
+    const [ms, r] = await timedUp(model, hostsProgram(hosts.map((h) => benchHostArgs(mirror, h))));
+    for (let i = 0; i < n; i++) {
+      const v = parseVerification(model.resource(`h${i}-verify`).outputs.stdout);
+      if (!v.isolated) throw new Error(`fleet of ${n}: host h${i} verified but is not isolated`);
+    }
+    return { ms, sessions: sessions(r).length };
   } finally {
     await Promise.all(hosts.map((h) => h.stop()));
   }
@@ -32,24 +36,25 @@ async function deploy(mirror: Mirror, n: number, runner: EngineRunner, paralleli
 
 export async function fleetGrowth(
   mirror: Mirror,
-  opts: { sizes: readonly number[]; rounds: number; runner: EngineRunner; runnerName: string; parallelism?: number },
+  opts: { sizes: readonly number[]; rounds: number; parallelism?: number },
   log: (line: string) => void,
 ): Promise<FleetGrowthResult> {
   const parallelism = opts.parallelism ?? ENGINE_DEFAULT_PARALLELISM;
-  const got = new Map<number, number[]>(opts.sizes.map((s) => [s, []]));
+  const got = new Map<number, { ms: number; sessions: number }[]>(opts.sizes.map((s) => [s, []]));
   for (let round = 0; round < opts.rounds; round++) {
     const order = round % 2 === 0 ? opts.sizes : [...opts.sizes].reverse();
     for (const n of order) {
-      const ms = await deploy(mirror, n, opts.runner, parallelism);
-      got.get(n)!.push(ms);
-      log(`fleet ${n} hosts: all verified in ${ms.toFixed(0)} ms`);
+      const d = await deploy(mirror, n, parallelism);
+      got.get(n)!.push(d);
+      log(`fleet ${n} hosts: all verified in ${d.ms.toFixed(0)} ms (${d.sessions} SSH sessions)`);
     }
   }
-  const one = median(got.get(opts.sizes[0]!)!);
+  const med = (n: number) => median(got.get(n)!.map((d) => d.ms));
+  const one = med(opts.sizes[0]!);
   return {
-    runner: opts.runnerName,
+    runner: "engine model",
     parallelism,
     rounds: opts.rounds,
-    sizes: opts.sizes.map((n) => ({ hosts: n, allVerifiedMs: median(got.get(n)!), vsOneHost: ratio(median(got.get(n)!), one) })),
+    sizes: opts.sizes.map((n) => ({ hosts: n, allVerifiedMs: med(n), vsOneHost: ratio(med(n), one), sessions: got.get(n)![0]!.sessions })),
   };
 }

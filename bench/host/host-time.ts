@@ -1,30 +1,37 @@
 /**
  * Part 2, host time. Each round takes three identical fresh test hosts, in a
- * rotating order: the package's steps cold (fresh → verified) and then warm
- * (every step forced to run again on the same plan), the hand-written
- * routine, and the floor (only what no installer can skip). Medians over
- * rounds. Also bz2 vs zstd: checksum and extraction of the same content.
+ * rotating order: the package cold (a `Host` through the engine model, fresh
+ * → verified: lifecycle, bundle upload, steps), then an unchanged `pulumi up`
+ * (warm: nothing may run) and a forced re-run of every step (`--replace` of
+ * each step resource, same plan); the hand-written routine; and the floor
+ * (only what no installer can skip). Medians over rounds. Also bz2 vs zstd:
+ * checksum and extraction of the same content.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { HostPlan } from "../../src/plan/host-plan";
-import type { StepName } from "../../src/scripts/render";
 import { sha512, startTestHost, shQuote, type Mirror, type TestHost } from "../../test/host/harness";
 import { runChecked } from "../../test/host/harness/proc";
-import { mustRun, testPlan } from "../../test/host/support/steps";
+import { testPlan } from "../../test/host/support/steps";
+import type { HostPlan } from "../../src/plan/host-plan";
 import { handConfigure, handInstall, handVerify } from "../hand-written";
-import { median, ratio, sum, timed } from "../stats";
-import { HOST_STEPS, handInputFor } from "./host-steps";
+import { median, ratio, timed } from "../stats";
+import { HOST_STEPS, benchHostArgs, hostsProgram, msByResource, newModel, sessions, timedUp } from "./engine-host";
+import { handInputFor } from "./host-steps";
 import { changedFiles, dockerdState, fileSnapshot, restartDockerd } from "./probes";
 
 export interface HostTimeResult {
   rounds: number;
-  /** Median ms per step, fresh host → verified. */
+  /** Median ms per resource that ran (lifecycle, bundle, steps), fresh host → verified. */
   coldMs: Record<string, number>;
+  /** Median wall time of the first `pulumi up` (through the engine model). */
   coldTotalMs: number;
-  /** Median ms per step, the same plan forced to run again. */
+  /** An unchanged `pulumi up`: its wall time and the most SSH sessions it opened over rounds (target 0). */
+  noopUpMs: number;
+  noopSessions: number;
+  /** Median ms per step, every step forced to run again (`--replace`) on the same plan. */
   warmMs: Record<string, number>;
+  /** Median wall time of that forced `pulumi up`. */
   warmTotalMs: number;
   warmSlowestStepMs: number;
   /** Worst over rounds: files the warm re-run created, removed or changed; dockerd reloads and restarts it caused. */
@@ -33,8 +40,8 @@ export interface HostTimeResult {
   warmDockerdRestarts: number;
   /** The hand-written routine: install+configure session, `systemctl restart docker`, verify session. */
   hand: { sessionMs: number; restartMs: number; verifyMs: number; totalMs: number };
-  /** Download+checksum+extract in one session, one reload, one sandboxed container start. */
-  floor: { fetchChecksumExtractMs: number; reloadMs: number; containerStartMs: number; totalMs: number };
+  /** Download+checksum+extract (of the archive the package picks) in one session, one reload, one sandboxed container start. */
+  floor: { archive: string; fetchChecksumExtractMs: number; reloadMs: number; containerStartMs: number; totalMs: number };
   coldVsFloor: number;
   coldVsHand: number;
 }
@@ -48,17 +55,22 @@ async function withHost<T>(fn: (host: TestHost) => Promise<T>): Promise<T> {
   }
 }
 
-async function packageRun(host: TestHost, plan: HostPlan) {
-  const cold: Record<string, number> = {};
-  for (const { step } of HOST_STEPS) cold[step] = (await timed(() => mustRun(host, plan, step)))[0];
+async function packageRun(host: TestHost, mirror: Mirror) {
+  const model = newModel();
+  const program = hostsProgram([benchHostArgs(mirror, host)]);
+  const [coldTotalMs, cold] = await timedUp(model, program);
   const files = await fileSnapshot(host);
   const daemon = await dockerdState(host);
-  const warm: Record<string, number> = {};
-  for (const { step } of HOST_STEPS) warm[step] = (await timed(() => mustRun(host, plan, step)))[0];
+  const [noopUpMs, noop] = await timedUp(model, program);
+  const [warmTotalMs, warm] = await timedUp(model, program, { replace: HOST_STEPS.map((s) => `h0-${s}`) });
   const after = await dockerdState(host);
   return {
-    cold,
-    warm,
+    cold: msByResource(cold),
+    coldTotalMs,
+    noopUpMs,
+    noopSessions: sessions(noop).length,
+    warm: msByResource(warm),
+    warmTotalMs,
     rewritten: changedFiles(files, await fileSnapshot(host)),
     reloads: after.reloads - daemon.reloads,
     restarts: after.pid === daemon.pid ? 0 : 1,
@@ -75,15 +87,23 @@ async function handRun(host: TestHost, mirror: Mirror, plan: HostPlan) {
   return { sessionMs, restartMs, verifyMs, totalMs: sessionMs + restartMs + verifyMs };
 }
 
+/** The archive the package's install step picks on this host: zstd when the release has it and `zstd` exists, else bz2. */
+async function floorArchive(host: TestHost, plan: HostPlan): Promise<"gvisor.tar.zstd" | "gvisor.tar.bz2"> {
+  const hasZstd = (await host.sh("command -v zstd >/dev/null")).code === 0;
+  return plan.release.archives.includes("gvisor.tar.zstd") && hasZstd ? "gvisor.tar.zstd" : "gvisor.tar.bz2";
+}
+
 async function floorRun(host: TestHost, mirror: Mirror, plan: HostPlan) {
   const entry = JSON.stringify({ runtimes: { runsc: plan.docker.runtimeEntry } });
+  const archive = await floorArchive(host, plan);
   const script = [
     "set -e",
     `URL=${shQuote(mirror.releaseUrl(plan.release.version))}/$(uname -m)`,
+    `A=${shQuote(archive)}`,
     'cd "$(mktemp -d)"',
-    'curl -fsSLO "$URL/gvisor.tar.bz2" -O "$URL/gvisor.tar.bz2.sha512"',
-    "sha512sum -c gvisor.tar.bz2.sha512 >/dev/null",
-    "tar -xjf gvisor.tar.bz2 -C /usr/local/bin",
+    'curl -fsSLO "$URL/$A" -O "$URL/$A.sha512"',
+    'sha512sum -c "$A.sha512" >/dev/null',
+    `tar ${archive.endsWith("zstd") ? "--zstd" : "-j"} -xf "$A" -C /usr/local/bin`,
     `mkdir -p /etc/docker && printf '%s' ${shQuote(entry)} > /etc/docker/daemon.json`,
   ].join("\n");
   const [fetchChecksumExtractMs, r] = await timed(() => host.run(script));
@@ -92,7 +112,7 @@ async function floorRun(host: TestHost, mirror: Mirror, plan: HostPlan) {
   if (!reload.ok) throw new Error(`floor reload failed: ${reload.log}`);
   const [containerStartMs, c] = await timed(() => host.docker.cli(["run", "--rm", "--network=none", "--runtime=runsc", plan.verify.image, "true"]));
   if (c.code !== 0) throw new Error(`floor container failed: ${c.stderr}`);
-  return { fetchChecksumExtractMs, reloadMs, containerStartMs, totalMs: fetchChecksumExtractMs + reloadMs + containerStartMs };
+  return { archive, fetchChecksumExtractMs, reloadMs, containerStartMs, totalMs: fetchChecksumExtractMs + reloadMs + containerStartMs };
 }
 
 export async function hostTime(mirror: Mirror, rounds: number, log: (line: string) => void): Promise<HostTimeResult> {
@@ -101,21 +121,23 @@ export async function hostTime(mirror: Mirror, rounds: number, log: (line: strin
   const hand: Awaited<ReturnType<typeof handRun>>[] = [];
   const floor: Awaited<ReturnType<typeof floorRun>>[] = [];
   const methods = [
-    () => withHost(async (h) => void pkg.push(await packageRun(h, plan))),
+    () => withHost(async (h) => void pkg.push(await packageRun(h, mirror))),
     () => withHost(async (h) => void hand.push(await handRun(h, mirror, plan))),
     () => withHost(async (h) => void floor.push(await floorRun(h, mirror, plan))),
   ];
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < methods.length; i++) await methods[(round + i) % methods.length]!();
     log(
-      `host time round ${round + 1}/${rounds}: cold ${sum(Object.values(pkg[round]!.cold)).toFixed(0)} ms, hand ${hand[round]!.totalMs.toFixed(0)} ms, floor ${floor[round]!.totalMs.toFixed(0)} ms`,
+      `host time round ${round + 1}/${rounds}: cold ${pkg[round]!.coldTotalMs.toFixed(0)} ms, hand ${hand[round]!.totalMs.toFixed(0)} ms, floor ${floor[round]!.totalMs.toFixed(0)} ms`,
     );
   }
-  const perStep = (pick: (r: (typeof pkg)[number]) => Record<string, number>) =>
-    Object.fromEntries(HOST_STEPS.map(({ step }) => [step, median(pkg.map((r) => pick(r)[step as StepName]!))]));
-  const coldMs = perStep((r) => r.cold);
-  const warmMs = perStep((r) => r.warm);
-  const coldTotalMs = median(pkg.map((r) => sum(Object.values(r.cold))));
+  const perResource = (pick: (r: (typeof pkg)[number]) => Record<string, number>) => {
+    const names = [...new Set(pkg.flatMap((r) => Object.keys(pick(r))))];
+    return Object.fromEntries(names.map((n) => [n, median(pkg.map((r) => pick(r)[n]).filter((v): v is number => v !== undefined))]));
+  };
+  const coldMs = perResource((r) => r.cold);
+  const warmMs = perResource((r) => r.warm);
+  const coldTotalMs = median(pkg.map((r) => r.coldTotalMs));
   const handMed = {
     sessionMs: median(hand.map((h) => h.sessionMs)),
     restartMs: median(hand.map((h) => h.restartMs)),
@@ -123,6 +145,7 @@ export async function hostTime(mirror: Mirror, rounds: number, log: (line: strin
     totalMs: median(hand.map((h) => h.totalMs)),
   };
   const floorMed = {
+    archive: floor[0]!.archive,
     fetchChecksumExtractMs: median(floor.map((f) => f.fetchChecksumExtractMs)),
     reloadMs: median(floor.map((f) => f.reloadMs)),
     containerStartMs: median(floor.map((f) => f.containerStartMs)),
@@ -134,8 +157,10 @@ export async function hostTime(mirror: Mirror, rounds: number, log: (line: strin
     rounds,
     coldMs,
     coldTotalMs,
+    noopUpMs: median(pkg.map((r) => r.noopUpMs)),
+    noopSessions: Math.max(...pkg.map((r) => r.noopSessions)),
     warmMs,
-    warmTotalMs: median(pkg.map((r) => sum(Object.values(r.warm)))),
+    warmTotalMs: median(pkg.map((r) => r.warmTotalMs)),
     warmSlowestStepMs: Math.max(...Object.values(warmMs)),
     warmFilesRewritten: Math.max(...pkg.map((r) => r.rewritten.length)),
     warmReloads: Math.max(...pkg.map((r) => r.reloads)),

@@ -1,15 +1,22 @@
 /**
  * The two programs the scale part compares, each declaring `hosts` EC2 hosts
- * with gVisor: this package's Ec2Fleet, and what a user writes without it
- * (the same cloud resources, the lookups done once, and raw remote.Commands
- * that run the hand-written routine).
+ * with gVisor: this package's Ec2Fleet, and what a user writes without it:
+ * the same cloud resources (one key pair; per host a security group, an SSH
+ * host key installed by cloud-init and pinned, an instance with IMDSv2 and an
+ * encrypted root), the lookups done once, and the same command shape by
+ * hand: per host one upload of the hand-written routine as a script
+ * (remote.CopyToRemote), a command whose delete uninstalls, and one short
+ * remote.Command per step calling a section of that script.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { Ec2Fleet } from "../../src/components/ec2-fleet";
-import { HAND_RESTART, handConfigure, handInstall, handVerify, type HandWrittenInput } from "../hand-written";
+import { handScript, type HandWrittenInput } from "../hand-written";
 
 const SSH_FROM = ["203.0.113.4/32"];
 const RELEASE = "https://storage.googleapis.com/gvisor/releases/release/20261005.0";
@@ -23,8 +30,27 @@ export const packageProgram: ScaleProgram = async (hosts) => {
   await settled(fleet.urn);
 };
 
+/** cloud-init user data that installs a generated SSH host key (what a user pins in `hostKey`). */
+const hostKeyUserData = (priv: string, pub: string) =>
+  [
+    "#cloud-config",
+    "ssh_deletekeys: true",
+    "ssh_genkeytypes: []",
+    "ssh_keys:",
+    "  ed25519_private: |",
+    ...priv
+      .trim()
+      .split("\n")
+      .map((l) => `    ${l}`),
+    `  ed25519_public: ${JSON.stringify(pub.trim())}`,
+    "",
+  ].join("\n");
+
 export const baselineProgram: ScaleProgram = async (hosts) => {
   const input: HandWrittenInput = { releaseUrl: RELEASE, layout: "archive", runtimeArgs: ["--network=none"], image: "busybox:latest" };
+  const scriptDir = fs.mkdtempSync(path.join(os.tmpdir(), "gvisor-bench-hand-"));
+  const scriptFile = path.join(scriptDir, "gvisor-setup.sh");
+  fs.writeFileSync(scriptFile, handScript(input));
   const key = new tls.PrivateKey("fleet-ssh-key", { algorithm: "ED25519" });
   const keyPair = new aws.ec2.KeyPair("fleet-key", { publicKey: key.publicKeyOpenssh, tags: { Name: "fleet-key" } });
   const vpc = aws.ec2.getVpcOutput({ default: true });
@@ -42,26 +68,46 @@ export const baselineProgram: ScaleProgram = async (hosts) => {
       vpcId: vpc.id,
       description: "SSH",
       ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: SSH_FROM }],
-      egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+      egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] }],
+      revokeRulesOnDelete: true,
       tags,
     });
+    const hostKey = new tls.PrivateKey(
+      `fleet-${name}-host-key`,
+      { algorithm: "ED25519" },
+      { additionalSecretOutputs: ["privateKeyOpenssh", "privateKeyPem", "privateKeyPemPkcs8"] },
+    );
     const instance = new aws.ec2.Instance(`fleet-${name}-instance`, {
       ami,
       instanceType: "t3.medium",
       subnetId: subnets.ids.apply((ids) => [...ids].sort()[0]!),
       vpcSecurityGroupIds: [sg.id],
       keyName: keyPair.keyName,
+      userData: pulumi.secret(pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh]).apply(([priv, pub]) => hostKeyUserData(priv, pub))),
       metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
       rootBlockDevice: { encrypted: true, volumeType: "gp3", volumeSize: 20, deleteOnTermination: true },
       tags,
     });
-    const connection = { host: instance.publicIp, user: "ubuntu", privateKey: key.privateKeyOpenssh };
-    const run = (step: string, create: string, after: pulumi.Resource[]) =>
-      new command.remote.Command(`fleet-${name}-${step}`, { connection, create: `sudo sh -c ${JSON.stringify(create)}` }, { dependsOn: after });
-    const engine = run("engine", "apt-get update && apt-get install -y docker.io jq curl", [instance]);
-    const install = run("install", handInstall(input), [engine]);
-    const configure = run("configure-docker", `${handConfigure(input)}\n${HAND_RESTART}`, [install]);
-    last.push(run("verify", handVerify(input), [configure]).urn);
+    const connection = { host: instance.publicIp, user: "ubuntu", privateKey: key.privateKeyOpenssh, hostKey: hostKey.publicKeyOpenssh };
+    const remotePath = "/var/tmp/gvisor-setup.sh";
+    const call = (section: string) => `sudo sh ${remotePath} ${section}`;
+    const lifecycle = new command.remote.Command(
+      `fleet-${name}-lifecycle`,
+      { connection, create: "true", delete: call("uninstall") },
+      { dependsOn: [instance] },
+    );
+    const upload = new command.remote.CopyToRemote(
+      `fleet-${name}-script`,
+      { connection, source: new pulumi.asset.FileAsset(scriptFile), remotePath },
+      { dependsOn: [lifecycle] },
+    );
+    const run = (step: string, after: pulumi.Resource[]) =>
+      new command.remote.Command(`fleet-${name}-${step}`, { connection, create: call(step) }, { dependsOn: after });
+    const engine = run("engine", [upload]);
+    const install = run("install", [engine]);
+    const docker = run("configure-docker", [install]);
+    const containerd = run("configure-containerd", [install]);
+    last.push(run("verify", [docker, containerd]).urn);
   }
   await settled(pulumi.all(last));
 };

@@ -3,7 +3,8 @@
  * (round-trips-child.ts) and the engine's rules (FIELD-NOTES, "How the engine
  * and remote.Command really behave"): each remote command resource that runs
  * is one SSH session; an input change other than `triggers` is an Update (one
- * session); a `triggers` change is a replacement: the new resource's create,
+ * session; a CopyToRemote's only when its source or remotePath changed: it
+ * copies nothing otherwise); a `triggers` change is a replacement: the new resource's create,
  * then the old one's delete whenever `delete` is set ("" still dials). The
  * critical path is the longest dependsOn chain of command resources.
  */
@@ -60,7 +61,9 @@ export function diffVariants(variants: Record<string, RegisteredCommand[]>): Rou
           sessions += 1 + (before.inputs.delete === undefined ? 0 : 1);
         } else if (stable(before.inputs) !== stable(c.inputs)) {
           updated.push(c.name);
-          sessions += 1;
+          // CopyToRemote's update copies only when its source or remotePath changed (copyController.go).
+          const copies = c.type !== "command:remote:CopyToRemote" || ["source", "remotePath"].some((k) => stable(before.inputs[k]) !== stable(c.inputs[k]));
+          sessions += copies ? 1 : 0;
         }
       }
       for (const b of base) if (!cmds.some((c) => c.name === b.name) && b.inputs.delete !== undefined) sessions += 1; // a removed step runs its delete

@@ -45,7 +45,7 @@ function barsPanel(r: BenchResults, x0: number, y0: number, w: number): string[]
     bars.push({ label: "floor", ms: h.floor.totalMs, color: COLORS.other });
     bars.push({ label: "package cold", ms: h.coldTotalMs, color: COLORS.package });
     bars.push({ label: "hand-written", ms: h.hand.totalMs, color: COLORS.baseline });
-    bars.push({ label: "package warm", ms: h.warmTotalMs, color: COLORS.package });
+    bars.push({ label: "steps forced", ms: h.warmTotalMs, color: COLORS.package });
   }
   for (const s of r.fleet?.sizes ?? []) bars.push({ label: `fleet of ${s.hosts}`, ms: s.allVerifiedMs, color: COLORS.package });
   const out = [text(x0, y0 - 12, "Host wall time (s): one host, and fleets deployed at once", 'font-weight="bold"')];

@@ -2,6 +2,7 @@
 import type { DisruptionResult } from "../host/disruption";
 import type { FleetGrowthResult } from "../host/fleet-growth";
 import type { ExtractionResult, HostTimeResult } from "../host/host-time";
+import type { SandboxCostResult } from "../host/sandbox-cost";
 import type { RoundTripsResult } from "../program/round-trips";
 import type { ScaleRow } from "../program/scale";
 
@@ -31,4 +32,5 @@ export interface BenchResults {
   fleet?: FleetGrowthResult;
   disruption?: DisruptionResult;
   roundTrips?: RoundTripsResult;
+  sandboxCost?: SandboxCostResult;
 }

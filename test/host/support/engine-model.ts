@@ -13,6 +13,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { performance } from "node:perf_hooks";
 import * as pulumi from "@pulumi/pulumi";
 import { Client, type ConnectConfig } from "ssh2";
 import { lineDiff } from "../../support/line-diff";
@@ -64,6 +65,8 @@ export interface Step {
   /** Input keys that differ from the old state (update and replace). */
   changed?: string[];
   error?: string;
+  /** Wall time of the step once it held an executor slot (delete-first deletes included), ms. */
+  ms?: number;
 }
 
 export interface UpResult {
@@ -514,11 +517,13 @@ class Deployment {
     }
     try {
       return await this.slots.run(async () => {
+        const t0 = performance.now();
         if (step.op === "replace" && news.deleteBeforeReplace) await this.deleteFirst(olds!, step);
         const id = step.op === "update" ? olds!.id : randomBytes(4).toString("hex");
         const outputs = await this.providerWrite(step, news, olds);
         // [eng] the old resource is marked for deletion only once its replacement exists.
         if (step.op === "replace" && !news.deleteBeforeReplace) this.replaced.add(olds!.urn);
+        step.ms = performance.now() - t0;
         return { ...news, id, outputs };
       });
     } catch (e) {
