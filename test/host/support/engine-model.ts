@@ -12,6 +12,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import * as pulumi from "@pulumi/pulumi";
@@ -291,7 +292,8 @@ export class EngineModel {
   constructor(private readonly opts: EngineModelOptions = {}) {
     this.project = opts.project ?? "pulumi-gvisor-lifecycle";
     this.stack = opts.stack ?? "dev";
-    this.parallel = opts.parallel ?? 4 * 8;
+    // GOMAXPROCS defaults to the number of CPUs the process may use.
+    this.parallel = opts.parallel ?? 4 * os.availableParallelism();
   }
 
   /** `pulumi up` (or `pulumi preview` with `preview: true`) of `program`. */
