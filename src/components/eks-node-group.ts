@@ -7,7 +7,7 @@ import { renderEksNodeUserData } from "../scripts/node-user-data";
 import { EksNodeGroupArgs } from "./eks-node-group-args";
 import { optsHaveKubernetesProvider } from "./kubernetes-provider";
 import { RuntimeClass } from "./runtime-class";
-import { asInputError, compact, planOutput } from "./validate";
+import { asInputError, compact, inputPropertyError, planOutput } from "./validate";
 
 type PlanArgs = Omit<
   EksNodeGroupArgs,
@@ -110,10 +110,7 @@ export class EksNodeGroup extends pulumi.ComponentResource {
     // without leaving a half-registered component behind.
     const plan = planOutput(planArgs, (resolved) => buildEksNodeGroupPlan(eksPlanInput(resolved), "args"));
     if (kubeconfig !== undefined && optsHaveKubernetesProvider(opts)) {
-      throw new pulumi.InputPropertyError({
-        propertyPath: "args.kubeconfig",
-        reason: "is given together with a Kubernetes provider in the resource options; give one of them, so the cluster is not a guess",
-      });
+      throw inputPropertyError("args.kubeconfig", "is given together with a Kubernetes provider in the resource options; give one of them, so the cluster is not a guess");
     }
     super("pulumi-gvisor:index:EksNodeGroup", name, {}, opts);
     const get = <T>(f: (p: EksNodeGroupPlan) => T) => plan.apply((p: EksNodeGroupPlan) => f(p) as pulumi.Unwrap<T>) as pulumi.Output<pulumi.Unwrap<T>>;
@@ -123,10 +120,7 @@ export class EksNodeGroup extends pulumi.ComponentResource {
     // resolved) or a Kubernetes provider from the options or a parent.
     const clusterAccess = kubeconfig !== undefined || this.getProvider("kubernetes::RuntimeClass") !== undefined;
     if (smokeTest === true && !clusterAccess) {
-      throw new pulumi.InputPropertyError({
-        propertyPath: "args.smokeTest",
-        reason: "needs cluster access to run its Job: give kubeconfig or a Kubernetes provider in the resource options",
-      });
+      throw inputPropertyError("args.smokeTest", "needs cluster access to run its Job: give kubeconfig or a Kubernetes provider in the resource options");
     }
 
     // Fail closed: the label the RuntimeClass selects is not among the node

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PlanValidationError, invalidInputsMessage, validationErrorsOf } from "../plan/errors";
+import { PlanValidationError, UnknownInputError, invalidInputsMessage, joinPath, validationErrorsOf } from "../plan/errors";
 
 /** True when `value` holds no Output or Promise anywhere, so it can be validated right now. */
 export function isKnownNow(value: unknown): boolean {
@@ -9,21 +9,29 @@ export function isKnownNow(value: unknown): boolean {
   return true;
 }
 
-/** One bad input as Pulumi reports it; its message carries the path (a TypeScript program's CLI prints only the message). */
-function inputPropertyError(propertyPath: string, reason: string): pulumi.InputPropertyError {
-  const err = new pulumi.InputPropertyError({ propertyPath, reason });
-  err.message = `${propertyPath}: ${reason}`;
-  return err;
+/**
+ * One bad input as Pulumi reports it. The reason starts with the property path
+ * (`args.installDir: must be an absolute path, got "bin"`): a TypeScript
+ * program's CLI prints only the reason. The message is the same text.
+ */
+export function inputPropertyError(propertyPath: string, reason: string): pulumi.InputPropertyError {
+  return new pulumi.InputPropertyError({ propertyPath, reason: `${propertyPath}: ${bareReason({ propertyPath, reason })}` });
+}
+
+/** The reason of an input error without its leading `path: `. */
+export function bareReason(e: { propertyPath: string; reason: string }): string {
+  const prefix = `${e.propertyPath}: `;
+  return e.reason.startsWith(prefix) ? e.reason.slice(prefix.length) : e.reason;
 }
 
 /** The bad inputs inside `err`: a plan's validation errors or Pulumi's input errors; none for any other error. */
 function inputErrorsOf(err: unknown): pulumi.InputPropertyError[] {
-  if (pulumi.InputPropertyError.isInstance(err)) return [err];
+  if (pulumi.InputPropertyError.isInstance(err)) return [inputPropertyError(err.propertyPath, err.reason)];
   if (pulumi.InputPropertiesError.isInstance(err)) return err.errors.map((e) => inputPropertyError(e.propertyPath, e.reason));
   return validationErrorsOf(err).map((e) => inputPropertyError(e.property, e.reason));
 }
 
-const problemKey = (e: pulumi.InputPropertyError) => `${e.propertyPath}\n${e.reason}`;
+const problemKey = (e: pulumi.InputPropertyError) => e.reason;
 
 /**
  * Raises bad inputs the way Pulumi reports them: one as an InputPropertyError,
@@ -33,11 +41,11 @@ const problemKey = (e: pulumi.InputPropertyError) => `${e.propertyPath}\n${e.rea
  */
 export function throwInputErrors(errors: readonly pulumi.InputPropertyError[], sameProblem: (e: pulumi.InputPropertyError) => string = problemKey): void {
   const seen = new Set<string>();
-  const unique = errors.filter((e) => !seen.has(sameProblem(e)) && seen.add(sameProblem(e)));
+  const unique = errors.map((e) => inputPropertyError(e.propertyPath, e.reason)).filter((e) => !seen.has(sameProblem(e)) && seen.add(sameProblem(e)));
   if (unique.length === 1) throw unique[0];
   if (unique.length > 1) {
     throw new pulumi.InputPropertiesError({
-      message: invalidInputsMessage(unique.map((e) => `${e.propertyPath}: ${e.reason}`)),
+      message: invalidInputsMessage(unique.map((e) => e.reason)),
       errors: unique.map((e) => ({ propertyPath: e.propertyPath, reason: e.reason })),
     });
   }

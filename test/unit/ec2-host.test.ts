@@ -161,7 +161,7 @@ describe("Ec2Host: network and SSH exposure", () => {
     }
     const missing = refusal({});
     expect(missing.propertyPath).toBe("args.sshAllowedCidrs");
-    expect(missing.reason).toMatch(/^is required/);
+    expect(missing.reason).toMatch(/^args\.sshAllowedCidrs: is required/);
   });
 
   it("opens SSH to the world only with the explicit opt-in", async () => {

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { asInputError, collectInputErrors } from "../../src/components/validate";
+import { asInputError, bareReason, collectInputErrors, inputPropertyError } from "../../src/components/validate";
 import { check, collect } from "../../src/plan/errors";
 
 const thrown = (run: () => unknown): any => {
@@ -13,12 +13,21 @@ const thrown = (run: () => unknown): any => {
 };
 
 describe("asInputError", () => {
-  it("raises one bad input as an InputPropertyError whose message carries the path", () => {
+  it("raises one bad input as an InputPropertyError whose reason (all a TypeScript program's CLI prints) starts with the path", () => {
     const e = thrown(() => asInputError(() => check(false, "args.installDir", 'must be an absolute path, got "bin"')));
     expect(pulumi.InputPropertyError.isInstance(e)).toBe(true);
     expect(e.propertyPath).toBe("args.installDir");
-    expect(e.reason).toBe('must be an absolute path, got "bin"');
+    expect(e.reason).toBe('args.installDir: must be an absolute path, got "bin"');
     expect(e.message).toBe('args.installDir: must be an absolute path, got "bin"');
+  });
+
+  it("never doubles the path, whoever raised the error first", () => {
+    const once = inputPropertyError("args.a", "args.a: is bad");
+    expect(once.reason).toBe("args.a: is bad");
+    expect(bareReason(once)).toBe("is bad");
+    const e = thrown(() => collectInputErrors([() => { throw once; }]));
+    expect(e.reason).toBe("args.a: is bad");
+    expect(e.message).toBe("args.a: is bad");
   });
 
   it("raises several as one InputPropertiesError listing each path and reason", () => {
@@ -32,8 +41,8 @@ describe("asInputError", () => {
     );
     expect(pulumi.InputPropertiesError.isInstance(e)).toBe(true);
     expect(e.errors).toEqual([
-      { propertyPath: "args.version", reason: "is not a release" },
-      { propertyPath: "args.mirror", reason: "must use https" },
+      { propertyPath: "args.version", reason: "args.version: is not a release" },
+      { propertyPath: "args.mirror", reason: "args.mirror: must use https" },
     ]);
     expect(e.message).toBe("2 invalid inputs:\n  args.version: is not a release\n  args.mirror: must use https");
   });
@@ -72,6 +81,6 @@ describe("collectInputErrors", () => {
   it("merges errors the caller calls the same problem", () => {
     const e = thrown(() => collectInputErrors([refuse("args.x", "for host 0"), refuse("args.x", "for host 1")], (err) => err.propertyPath));
     expect(pulumi.InputPropertyError.isInstance(e)).toBe(true);
-    expect(e.reason).toBe("for host 0");
+    expect(e.reason).toBe("args.x: for host 0");
   });
 });
