@@ -7,7 +7,7 @@ import { renderEksNodeUserData } from "../scripts/node-user-data";
 import { EksNodeGroupArgs } from "./eks-node-group-args";
 import { optsHaveKubernetesProvider } from "./kubernetes-provider";
 import { RuntimeClass } from "./runtime-class";
-import { asInputError, compact, inputPropertyError, planOutput } from "./validate";
+import { asInputError, compact, ifKnown, inputPropertyError, planOutput } from "./validate";
 
 type PlanArgs = Omit<
   EksNodeGroupArgs,
@@ -16,7 +16,6 @@ type PlanArgs = Omit<
 
 /** Builds the plan input from component args, dropping unset keys. */
 export function eksPlanInput(args: pulumi.Unwrap<PlanArgs>): EksNodeGroupInput {
-  const gvisor = args.gvisor;
   return compact({
     kubernetesVersion: args.kubernetesVersion,
     arch: args.arch,
@@ -26,8 +25,8 @@ export function eksPlanInput(args: pulumi.Unwrap<PlanArgs>): EksNodeGroupInput {
     diskSize: args.diskSize,
     metadataHopLimit: args.metadataHopLimit,
     labels: args.labels,
-    taints: args.taints?.map((t) => compact(t)),
-    gvisor:
+    taints: ifKnown(args.taints, (ts) => ts?.map((t) => compact(t))),
+    gvisor: ifKnown(args.gvisor, (gvisor) =>
       gvisor === undefined
         ? undefined
         : compact({
@@ -36,17 +35,16 @@ export function eksPlanInput(args: pulumi.Unwrap<PlanArgs>): EksNodeGroupInput {
             runsc: gvisor.runsc === undefined ? undefined : compact(gvisor.runsc),
             containerd: gvisor.containerd === undefined ? undefined : compact(gvisor.containerd),
           }),
-    runtimeClass:
-      args.runtimeClass === undefined
+    ),
+    runtimeClass: ifKnown(args.runtimeClass, (rc) =>
+      rc === undefined
         ? undefined
         : compact({
-            name: args.runtimeClass.name,
-            handler: args.runtimeClass.handler,
-            overhead:
-              args.runtimeClass.overhead === undefined
-                ? undefined
-                : compact({ podFixed: args.runtimeClass.overhead.podFixed === undefined ? undefined : compact(args.runtimeClass.overhead.podFixed) }),
+            name: rc.name,
+            handler: rc.handler,
+            overhead: ifKnown(rc.overhead, (o) => (o === undefined ? undefined : compact({ podFixed: o.podFixed === undefined ? undefined : compact(o.podFixed) }))),
           }),
+    ),
   });
 }
 
@@ -108,7 +106,7 @@ export class EksNodeGroup extends pulumi.ComponentResource {
     } = args;
     // Validate before registering anything: bad input fails the preview
     // without leaving a half-registered component behind.
-    const plan = planOutput(planArgs, (resolved) => buildEksNodeGroupPlan(eksPlanInput(resolved), "args"));
+    const plan = planOutput(planArgs, eksPlanInput, (input) => buildEksNodeGroupPlan(input, "args"));
     if (kubeconfig !== undefined && optsHaveKubernetesProvider(opts)) {
       throw inputPropertyError("args.kubeconfig", "is given together with a Kubernetes provider in the resource options; give one of them, so the cluster is not a guess");
     }

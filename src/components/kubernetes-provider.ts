@@ -23,7 +23,10 @@ export function kubeconfigProvider(
 ): k8s.Provider | undefined {
   if (kubeconfig === undefined) return undefined;
   if (optsHaveKubernetesProvider(opts)) {
-    throw inputPropertyError("args.kubeconfig", "is given together with a Kubernetes provider in the resource options; give one of them, so the cluster is not a guess");
+    throw inputPropertyError(
+      "args.kubeconfig",
+      "is given together with a Kubernetes provider in the resource options; give one of them, so the cluster is not a guess",
+    );
   }
   return new k8s.Provider(`${name}-k8s`, { kubeconfig: pulumi.secret(kubeconfig) }, { parent });
 }

@@ -14,7 +14,7 @@ import {
 } from "../plan/kubernetes";
 import { kubeconfigProvider } from "./kubernetes-provider";
 import { RuntimeClassArgs } from "./runtime-class-args";
-import { asInputError, compact, isKnownNow, planOutput } from "./validate";
+import { asInputError, compact, ifKnown, isKnownNow, planOutput } from "./validate";
 
 /** Builds the plan input from component args, dropping unset keys. */
 export function runtimeClassPlanInput(
@@ -25,11 +25,8 @@ export function runtimeClassPlanInput(
     name: args.name,
     handler: args.handler,
     nodeSelector: args.nodeSelector,
-    taints: args.taints?.map((t) => compact(t)),
-    overhead:
-      args.overhead === undefined
-        ? undefined
-        : compact({ podFixed: args.overhead.podFixed === undefined ? undefined : compact(args.overhead.podFixed) }),
+    taints: ifKnown(args.taints, (ts) => ts?.map((t) => compact(t))),
+    overhead: ifKnown(args.overhead, (o) => (o === undefined ? undefined : compact({ podFixed: o.podFixed === undefined ? undefined : compact(o.podFixed) }))),
     labels: args.labels,
   });
 }
@@ -117,7 +114,7 @@ export class RuntimeClass extends pulumi.ComponentResource {
     // without leaving a half-registered component behind.
     const preset = asInputError(() => parsePreset(args.preset, "args.preset"));
     const { kubeconfig, smokeTest, smokeTestImage, smokeTestNamespace, smokeTestTrigger, ...classArgs } = args;
-    const plan = planOutput(classArgs, (resolved) => buildRuntimeClassPlan(runtimeClassPlanInput(resolved), "args"));
+    const plan = planOutput(classArgs, runtimeClassPlanInput, (input) => buildRuntimeClassPlan(input, "args"));
     super("pulumi-gvisor:index:RuntimeClass", name, {}, opts);
 
     const provider = kubeconfigProvider(this, name, kubeconfig, opts);

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { PlanValidationError, UnknownInputError, invalidInputsMessage, joinPath, validationErrorsOf } from "../plan/errors";
+import { PlanValidationError, UnknownInputError, invalidInputsMessage, joinPath, throwAll, validationErrorsOf } from "../plan/errors";
 
 /** True when `value` holds no Output or Promise anywhere, so it can be validated right now. */
 export function isKnownNow(value: unknown): boolean {
@@ -87,19 +87,133 @@ export function collectInputErrors(checks: readonly (() => void)[], sameProblem:
   throwInputErrors(errors, sameProblem);
 }
 
+// Values not known yet. While args are validated with some inputs still
+// Outputs, each such input is a marker that refuses every use: copying it
+// along is fine, looking into it raises UnknownInputError, which skips the
+// checks that need it (collect) and keeps every other check running.
+const markers = new WeakMap<object, string>();
+
+function unknownMarker(path: string): object {
+  const refuse = (): never => {
+    throw new UnknownInputError(path);
+  };
+  const marker = new Proxy(Object.create(null) as object, {
+    get: refuse,
+    has: refuse,
+    ownKeys: refuse,
+    getOwnPropertyDescriptor: refuse,
+    getPrototypeOf: refuse,
+    set: refuse,
+    defineProperty: refuse,
+    deleteProperty: refuse,
+  });
+  markers.set(marker, path);
+  return marker;
+}
+
+/** True for a value standing in for an input not known yet (see {@link ifKnown}). */
+export function isUnknownMarker(value: unknown): boolean {
+  return typeof value === "object" && value !== null && markers.has(value);
+}
+
+/** `f(value)`, or the not-yet-known marker itself: for plan-input builders that look into a value. */
+export function ifKnown<T, R>(value: T, f: (known: T) => R): R {
+  return isUnknownMarker(value) ? (value as unknown as R) : f(value);
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v));
+
+/** A copy of `value` with each Output or Promise in it (plain objects and arrays walked) replaced by `leaf(path, it)`. */
+function mapLeaves(value: unknown, path: string, leaf: (path: string, input: unknown) => unknown): unknown {
+  if (pulumi.Output.isInstance(value) || value instanceof Promise) return leaf(path, value);
+  if (Array.isArray(value)) return value.map((v, i) => mapLeaves(v, `${path}[${i}]`, leaf));
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapLeaves(v, joinPath(path, k), leaf)]));
+  return value;
+}
+
+// A read-only view of a plan input in which reading a not-yet-known value
+// raises UnknownInputError, so a plain `input.subnetId` cannot hand a marker
+// to a check that would then judge it.
+const views = new WeakMap<object, object>();
+
+function view<T>(value: T): T {
+  if (typeof value !== "object" || value === null || isUnknownMarker(value)) return value;
+  const cached = views.get(value);
+  if (cached !== undefined) return cached as T;
+  const proxy = new Proxy(value, {
+    get(target, key, receiver) {
+      const v: unknown = Reflect.get(target, key, receiver);
+      if (isUnknownMarker(v)) throw new UnknownInputError(markers.get(v as object) ?? String(key));
+      const own = Reflect.getOwnPropertyDescriptor(target, key);
+      // A frozen property must read as itself (a Proxy invariant).
+      if (own !== undefined && !own.configurable && !own.writable) return v;
+      return view(v);
+    },
+  });
+  views.set(value, proxy);
+  return proxy;
+}
+
 /**
- * Validates plain args at construction (so `pulumi preview` fails fast with the
- * property path) and again once Outputs resolve: one plan, known or later.
+ * Runs `build(toInput(args))` with each input in `args` that is an Output or a
+ * Promise replaced by its value when `known` has it, else by a marker; raises
+ * the bad inputs the checks that needed no unknown value found. Anything else
+ * (a check that needed an unknown value, or any other error) is left to the
+ * run with every value known.
  */
-export function planOutput<A, P>(args: A, build: (resolved: pulumi.Unwrap<A>) => P): pulumi.Output<P> {
-  if (isKnownNow(args)) {
-    const plan = asInputError(() => build(args as pulumi.Unwrap<A>));
-    return pulumi.output(plan as pulumi.Input<P>) as unknown as pulumi.Output<P>;
+function checkKnownPart<A, I>(args: A, known: ReadonlyMap<string, unknown>, toInput: (resolved: pulumi.Unwrap<A>) => I, build: (input: I) => unknown): void {
+  let found: PlanValidationError[] = [];
+  try {
+    const resolved = mapLeaves(args, "args", (path) => (known.has(path) ? known.get(path) : unknownMarker(path))) as pulumi.Unwrap<A>;
+    build(view(toInput(resolved)));
+  } catch (err) {
+    found = validationErrorsOf(err);
   }
-  return pulumi.output(args).apply((resolved) => asInputError(() => build(resolved as pulumi.Unwrap<A>)) as pulumi.Input<P>) as unknown as pulumi.Output<P>;
+  if (found.length > 0) asInputError(() => throwAll(found));
+}
+
+/**
+ * Validates at construction every check of `build(toInput(args))` whose
+ * values are plain now (an Output among the args holds back only the checks
+ * that need it), raising the bad inputs found; see {@link planOutput}.
+ */
+export function checkKnownNow<A, I>(args: A, toInput: (resolved: pulumi.Unwrap<A>) => I, build: (input: I) => unknown): void {
+  checkKnownPart(args, new Map(), toInput, build);
+}
+
+/**
+ * The plan of a component's args, validated as early as each value allows:
+ * - at construction (before `super()`), every check whose values are plain;
+ * - as each Output among the args resolves (in a preview too, for Outputs
+ *   known there), every check whose values are known by then;
+ * - once all resolve, the whole plan.
+ * A bad value is refused with the same message at whichever point first
+ * sees it, so an unknown input (a subnet made in the same program) never
+ * hides a bad one elsewhere. `toInput` turns resolved args into the plan's
+ * input; it may copy a not-yet-known value along, but must not look into it
+ * (see {@link ifKnown}).
+ */
+export function planOutput<A, I, P>(args: A, toInput: (resolved: pulumi.Unwrap<A>) => I, build: (input: I) => P): pulumi.Output<P> {
+  const whole = (resolved: pulumi.Unwrap<A>) => asInputError(() => build(toInput(resolved)));
+  if (isKnownNow(args)) return pulumi.output(whole(args as pulumi.Unwrap<A>) as pulumi.Input<P>) as unknown as pulumi.Output<P>;
+  const known = new Map<string, unknown>();
+  checkKnownPart(args, known, toInput, build);
+  const leaves: [string, unknown][] = [];
+  mapLeaves(args, "args", (path, input) => leaves.push([path, input]));
+  const partial = leaves.map(([path, input]) =>
+    (pulumi.output(input) as pulumi.Output<unknown>).apply((value) => {
+      known.set(path, value);
+      checkKnownPart(args, known, toInput, build);
+      return true;
+    }),
+  );
+  const full = pulumi.output(args).apply((resolved) => whole(resolved as pulumi.Unwrap<A>) as pulumi.Input<P>);
+  return pulumi.all([full as pulumi.Output<unknown>, ...partial]).apply(([plan]) => plan) as unknown as pulumi.Output<P>;
 }
 
 /** Drops keys whose value is undefined, so "not set" and "absent" mean the same. */
 export function compact<T extends object>(value: T): T {
+  if (isUnknownMarker(value)) return value;
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

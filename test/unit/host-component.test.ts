@@ -266,7 +266,7 @@ describe("Host component", () => {
 
   it("validates inputs that arrive as Outputs once they resolve", async () => {
     useMocks(false);
-    const plan = planOutput({ version: pulumi.output("release-20261020.0") }, (resolved) => buildHostPlan(setupPlanInput(resolved), "args"));
+    const plan = planOutput({ version: pulumi.output("release-20261020.0") }, setupPlanInput, (input) => buildHostPlan(input, "args"));
     const failure = await valueOf(plan).then(
       () => undefined,
       (err: unknown) => err,

@@ -180,9 +180,9 @@ describe("RuntimeClass component", () => {
 
   it("validates Output-valued args once they resolve (the plan Output the component builds from)", async () => {
     recordResources(false);
-    const plan = planOutput({ handler: pulumi.output("Not-A-Label") }, (r) => buildRuntimeClassPlan(runtimeClassPlanInput(r), "args"));
+    const plan = planOutput({ handler: pulumi.output("Not-A-Label") }, runtimeClassPlanInput, (i) => buildRuntimeClassPlan(i, "args"));
     await expect(known(plan)).rejects.toMatchObject({ propertyPath: "args.handler", reason: expect.stringMatching(/DNS label/) });
-    const good = planOutput({ name: pulumi.output("sandboxed") }, (r) => buildRuntimeClassPlan(runtimeClassPlanInput(r), "args"));
+    const good = planOutput({ name: pulumi.output("sandboxed") }, runtimeClassPlanInput, (i) => buildRuntimeClassPlan(i, "args"));
     expect((await known(good)).manifest.metadata.name).toBe("sandboxed");
   });
 });
@@ -365,11 +365,11 @@ describe("EksNodeGroup component", () => {
 
   it("validates Output-valued args once they resolve (the plan Output the component builds from)", async () => {
     recordResources(false);
-    const plan = planOutput({ kubernetesVersion: pulumi.output("1.33"), runtimeClass: pulumi.output({ handler: "other" }) }, (r) =>
-      buildEksNodeGroupPlan(eksPlanInput(r), "args"),
+    const plan = planOutput({ kubernetesVersion: pulumi.output("1.33"), runtimeClass: pulumi.output({ handler: "other" }) }, eksPlanInput, (i) =>
+      buildEksNodeGroupPlan(i, "args"),
     );
     await expect(known(plan)).rejects.toMatchObject({ propertyPath: "args.runtimeClass.handler" });
-    const good = planOutput({ kubernetesVersion: pulumi.output("1.32"), arch: pulumi.output("arm64" as const) }, (r) => buildEksNodeGroupPlan(eksPlanInput(r), "args"));
+    const good = planOutput({ kubernetesVersion: pulumi.output("1.32"), arch: pulumi.output("arm64" as const) }, eksPlanInput, (i) => buildEksNodeGroupPlan(i, "args"));
     expect((await known(good)).amiType).toBe("AL2023_ARM_64_STANDARD");
   });
 });

@@ -25,7 +25,13 @@ describe("asInputError", () => {
     const once = inputPropertyError("args.a", "args.a: is bad");
     expect(once.reason).toBe("args.a: is bad");
     expect(bareReason(once)).toBe("is bad");
-    const e = thrown(() => collectInputErrors([() => { throw once; }]));
+    const e = thrown(() =>
+      collectInputErrors([
+        () => {
+          throw once;
+        },
+      ]),
+    );
     expect(e.reason).toBe("args.a: is bad");
     expect(e.message).toBe("args.a: is bad");
   });
