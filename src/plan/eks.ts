@@ -207,7 +207,7 @@ function nodeHostPlan(value: unknown, arch: Arch, at: (p: string) => string): Ho
   onlyKeys(gvisor, ["version", "mirror", "runsc", "containerd"], at("gvisor"));
   const containerd = objectOrEmpty(gvisor.containerd, at("gvisor.containerd"));
   onlyKeys(containerd, ["runtimeName", "runscConfigPath"], at("gvisor.containerd"));
-  return buildHostPlan(
+  const host = buildHostPlan(
     {
       ...(gvisor.version === undefined ? {} : { version: gvisor.version as string }),
       ...(gvisor.mirror === undefined ? {} : { mirror: gvisor.mirror as string }),
@@ -218,6 +218,17 @@ function nodeHostPlan(value: unknown, arch: Arch, at: (p: string) => string): Ho
     },
     at("gvisor"),
   );
+  check(
+    host.release.channelPath !== "release/latest" && host.release.channelPath !== "nightly/latest",
+    at("gvisor.version"),
+    `${show(gvisor.version)} moves: nodes launched later would install a different gVisor than nodes launched today; pin a dated release such as "20261020.0"`,
+  );
+  check(
+    host.platform !== "kvm",
+    at("gvisor.runsc.platform"),
+    '"kvm" needs /dev/kvm, and nested virtualization is not available to EKS managed node groups; leave it unset (systrap, the default)',
+  );
+  return host;
 }
 
 /**
@@ -254,18 +265,6 @@ export function buildEksNodeGroupPlan(input: EksNodeGroupInput, root = "args"): 
       return rc;
     },
   );
-  const gvisor = objectOrEmpty(input.gvisor, at("gvisor"));
-  check(
-    host.release.channelPath !== "release/latest" && host.release.channelPath !== "nightly/latest",
-    at("gvisor.version"),
-    `${show(gvisor.version)} moves: nodes launched later would install a different gVisor than nodes launched today; pin a dated release such as "20261020.0"`,
-  );
-  check(
-    host.platform !== "kvm",
-    at("gvisor.runsc.platform"),
-    '"kvm" needs /dev/kvm, and nested virtualization is not available to EKS managed node groups; leave it unset (systrap, the default)',
-  );
-
   const handler = host.containerd.runtimeName;
   const gvisorScheduling = gvisorNodeScheduling(handler);
   check(

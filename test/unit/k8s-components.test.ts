@@ -17,6 +17,7 @@ import { planOutput } from "../../src/components/validate";
 import { buildRuntimeClassPlan } from "../../src/plan/kubernetes";
 import { buildEksNodeGroupPlan } from "../../src/plan/eks";
 import { parseMultipart } from "./support/mime";
+import { madeInThisProgram } from "./support/mocks";
 import { unpackShellScript } from "../../src/scripts/node-user-data";
 
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: s3cr3t-token}}]\n";
@@ -467,5 +468,52 @@ describe("smoke-test lifecycle", () => {
       propertyPath: "args.smokeTestTrigger",
     });
     await drain();
+  });
+});
+
+describe("validation at preview while other inputs are unknown", () => {
+  const raisedBy = (make: () => unknown): any => {
+    try {
+      make();
+    } catch (err) {
+      return err;
+    }
+    return undefined;
+  };
+
+  it("EksNodeGroup: refuses a bad plain field at construction although the cluster's version is an Output not known yet", async () => {
+    const cases: [Partial<EksNodeGroupArgs>, string, RegExp][] = [
+      [{ gvisor: { runsc: { platform: "kvm" } } }, "args.gvisor.runsc.platform", /^args\.gvisor\.runsc\.platform: "kvm" needs \/dev\/kvm/],
+      [{ gvisor: { version: "latest" } }, "args.gvisor.version", /^args\.gvisor\.version: "latest" moves/],
+      [{ gvisor: { containerd: { runtimeName: "Bad_Name" } } }, "args.gvisor.containerd.runtimeName", /^args\.gvisor\.containerd\.runtimeName: must be a DNS label/],
+      [{ diskSize: 5 }, "args.diskSize", /^args\.diskSize: must be a whole number from 20/],
+      [{ arch: "arm64", instanceTypes: ["m7i.large"] }, "args.instanceTypes[0]", /^args\.instanceTypes\[0\]: "m7i\.large" is an x86_64 type/],
+    ];
+    for (const [extra, path, reason] of cases) {
+      const seen = recordResources(true, clusterOutputs);
+      const kubernetesVersion = madeInThisProgram("cluster-version");
+      const err = raisedBy(() => new EksNodeGroup("bad", eksArgs({ kubernetesVersion, ...extra })));
+      expect(err, path).toBeInstanceOf(pulumi.InputPropertyError);
+      expect(err.propertyPath, path).toBe(path);
+      expect(err.reason, path).toMatch(reason);
+      await drain();
+      expect(seen.map((r) => r.type), path).toEqual(["test:index:Made"]);
+    }
+    // Good args with the version unknown: constructed, nothing refused.
+    recordResources(true, clusterOutputs);
+    const ng = new EksNodeGroup("ok", eksArgs({ kubernetesVersion: madeInThisProgram("v") }));
+    await settled(ng);
+  });
+
+  it("RuntimeClass: refuses a bad handler at construction although the name is an Output not known yet", async () => {
+    const seen = recordResources(true, clusterOutputs);
+    const err = raisedBy(() => new RuntimeClass("bad", { name: madeInThisProgram("class-name"), handler: "Not-A-Label" }));
+    expect(err).toBeInstanceOf(pulumi.InputPropertyError);
+    expect(err.propertyPath).toBe("args.handler");
+    expect(err.reason).toMatch(/^args\.handler: .*DNS label/);
+    await drain();
+    expect(seen.map((r) => r.type)).toEqual(["test:index:Made"]);
+    const late = planOutput({ name: madeInThisProgram("n"), handler: pulumi.output("runc") }, runtimeClassPlanInput, (i) => buildRuntimeClassPlan(i, "args"));
+    await expect(known(late)).rejects.toMatchObject({ propertyPath: "args.handler", reason: expect.stringMatching(/^args\.handler: "runc" is the default/) });
   });
 });
