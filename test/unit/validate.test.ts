@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { asInputError, bareReason, collectInputErrors, inputPropertyError } from "../../src/components/validate";
+import { asInputError, bareReason, collectInputErrors, compact, ifKnown, inputPropertyError, isUnknownMarker, planOutput } from "../../src/components/validate";
 import { check, collect } from "../../src/plan/errors";
 
 const thrown = (run: () => unknown): any => {
@@ -88,5 +88,52 @@ describe("collectInputErrors", () => {
     const e = thrown(() => collectInputErrors([refuse("args.x", "for host 0"), refuse("args.x", "for host 1")], (err) => err.propertyPath));
     expect(pulumi.InputPropertyError.isInstance(e)).toBe(true);
     expect(e.reason).toBe("args.x: for host 0");
+  });
+});
+
+describe("planOutput: every check as early as its values allow", () => {
+  // A plan with one check per field and one across two fields, like the real plans.
+  const build = (input: { a?: unknown; b?: unknown; c?: unknown }) => {
+    const [a, b] = collect(
+      () => check(input.a === undefined || input.a === "ok", "args.a", `must be "ok", got ${JSON.stringify(input.a)}`),
+      () => check(input.b === undefined || input.b === "ok", "args.b", `must be "ok", got ${JSON.stringify(input.b)}`),
+    );
+    check(!(input.a === "ok" && input.c === "off"), "args.c", 'cannot be "off" with a');
+    return { a, b };
+  };
+  const never = () =>
+    new pulumi.Output<string>(
+      new Set(),
+      new Promise(() => undefined),
+      Promise.resolve(false),
+      Promise.resolve(false),
+      Promise.resolve(new Set()),
+    ) as unknown as pulumi.Output<string>;
+  const same = <T>(x: T) => x;
+
+  it("refuses a bad plain field at once while another field is not known", () => {
+    const e = thrown(() => planOutput({ a: never(), b: "bad" }, same, build));
+    expect(pulumi.InputPropertyError.isInstance(e)).toBe(true);
+    expect(e.propertyPath).toBe("args.b");
+    expect(e.reason).toBe('args.b: must be "ok", got "bad"');
+  });
+
+  it("never refuses early what depends on a value not known yet", () => {
+    expect(() => planOutput({ a: never(), c: "off" }, same, build)).not.toThrow();
+    // A builder that looks into a value not known yet is skipped, not crashed.
+    expect(() => planOutput({ a: never(), b: "ok" }, (r) => ({ a: (r.a as any).length, b: r.b }), build)).not.toThrow();
+  });
+
+  it("lets a builder carry an unknown value along (compact, ifKnown) without judging it", () => {
+    let seen: unknown;
+    planOutput(
+      { a: never(), b: { x: never() } },
+      (r) => {
+        seen = ifKnown(r.a, (v) => `${v}!`);
+        return { a: r.a, b: compact(r.b as object) };
+      },
+      (input) => input.b,
+    );
+    expect(isUnknownMarker(seen)).toBe(true);
   });
 });
