@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { Arch } from "../plan/arch";
 import { checkFleetHosts, mergeTags } from "../plan/ec2";
 import { Verification } from "../plan/verification";
 import { Ec2FleetArgs, Ec2FleetHostArgs, Ec2HostArgs } from "./ec2-host-args";
@@ -12,7 +13,7 @@ export interface Ec2FleetHostSummary {
   /** EC2 instance id. */
   instanceId: string;
   /** `x86_64` or `arm64`. */
-  arch: string;
+  arch: Arch;
   /** EC2 instance type. */
   instanceType: string;
   /** AMI the instance was launched from. */

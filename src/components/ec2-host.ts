@@ -216,7 +216,7 @@ export class Ec2Host extends pulumi.ComponentResource {
   /** Private IPv4 address. */
   public readonly privateIp: pulumi.Output<string>;
   /** `x86_64` or `arm64`. */
-  public readonly arch: pulumi.Output<string>;
+  public readonly arch: pulumi.Output<Arch>;
   /** The instance type. */
   public readonly instanceType: pulumi.Output<string>;
   /** The AMI the instance runs. */

@@ -383,7 +383,7 @@ describe("Ec2Host: bad input", () => {
   it.each<[Partial<Ec2HostArgs>, string, RegExp]>([
     [{ instanceType: "t3" }, "args.instanceType", /is not an EC2 instance type name/],
     [{ instanceType: "mac2.metal" }, "args.instanceType", /Mac instance/],
-    [{ arch: "riscv64" }, "args.arch", /must be "x86_64" or "arm64"/],
+    [{ arch: "riscv64" as never }, "args.arch", /^args\.arch: must be "x86_64" or "arm64"/],
     [{ os: "windows" as never }, "args.os", /must be one of "ubuntu-24.04", "al2023"/],
     [{ amiId: "ubuntu" }, "args.amiId", /must be an id like "ami-/],
     [{ sshAllowedCidrs: ["203.0.113.4/24"] }, "args.sshAllowedCidrs[0]", /host bits set: write the network address "203\.0\.113\.0\/24"/],
