@@ -14,7 +14,7 @@ import {
 } from "../plan/kubernetes";
 import { kubeconfigProvider } from "./kubernetes-provider";
 import { RuntimeClassArgs } from "./runtime-class-args";
-import { asInputError, compact, ifKnown, isKnownNow, planOutput } from "./validate";
+import { asInputError, checkKnownNow, compact, ifKnown, planOutput } from "./validate";
 
 /** Builds the plan input from component args, dropping unset keys. */
 export function runtimeClassPlanInput(
@@ -55,7 +55,7 @@ export interface SmokeTestOutputs {
 /**
  * A Job that runs under `runtimeClassName` and must complete: the Kubernetes
  * provider waits for it, so the deployment fails when no sandboxed pod can
- * start. Image and namespace are validated now when they are known.
+ * start. Image, namespace and trigger are each validated now when they are plain values.
  */
 export function smokeTestResources(
   name: string,
@@ -64,7 +64,11 @@ export function smokeTestResources(
   opts: pulumi.CustomResourceOptions,
 ): SmokeTestOutputs {
   const probe = { image: args.image, namespace: args.namespace, trigger: args.trigger };
-  if (isKnownNow(probe)) asInputError(() => smokeTestJob({ runtimeClassName: "probe", ...compact(probe as { image?: string; namespace?: string; trigger?: string }) }, "args"));
+  checkKnownNow(
+    probe,
+    (p) => compact({ runtimeClassName: "probe", image: p.image, namespace: p.namespace, trigger: p.trigger }),
+    (parts) => smokeTestJob(parts, "args"),
+  );
   const manifest = pulumi
     .all([runtimeClassName, args.image, args.namespace, args.trigger])
     .apply(([rc, image, namespace, trigger]) => asInputError(() => smokeTestJob(compact({ runtimeClassName: rc, image, namespace, trigger }), "args")));

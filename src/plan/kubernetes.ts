@@ -506,9 +506,11 @@ export const SMOKE_TEST_TRIGGER_ANNOTATION = "sandbox.pulumi-gvisor.io/smoke-tes
  * fresh Job instead of waiting on the failed one.
  */
 export function smokeTestJob(parts: { runtimeClassName: string; image?: string; namespace?: string; trigger?: string }, root = "") {
-  const image = requireWord(parts.image ?? DEFAULT_VERIFY_IMAGE, joinPath(root, "smokeTestImage"));
-  const namespace = requireDnsLabel(parts.namespace ?? "default", joinPath(root, "smokeTestNamespace"));
-  const trigger = parts.trigger === undefined ? undefined : requireLine(parts.trigger, joinPath(root, "smokeTestTrigger"));
+  const [image, namespace, trigger] = collect(
+    () => requireWord(parts.image ?? DEFAULT_VERIFY_IMAGE, joinPath(root, "smokeTestImage")),
+    () => requireDnsLabel(parts.namespace ?? "default", joinPath(root, "smokeTestNamespace")),
+    () => (parts.trigger === undefined ? undefined : requireLine(parts.trigger, joinPath(root, "smokeTestTrigger"))),
+  );
   const labels = { "app.kubernetes.io/name": "gvisor-smoke-test", "app.kubernetes.io/managed-by": "pulumi-gvisor" };
   return {
     apiVersion: "batch/v1",

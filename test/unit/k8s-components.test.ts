@@ -513,6 +513,12 @@ describe("validation at preview while other inputs are unknown", () => {
     expect(err.reason).toMatch(/^args\.handler: .*DNS label/);
     await drain();
     expect(seen.map((r) => r.type)).toEqual(["test:index:Made"]);
+    // The smoke test's namespace, while its trigger is an Output not known yet.
+    recordResources(true, clusterOutputs);
+    const smoke = raisedBy(() => new RuntimeClass("bad", { kubeconfig: KUBECONFIG, smokeTest: true, smokeTestTrigger: madeInThisProgram("t"), smokeTestNamespace: "Bad NS" }));
+    expect(smoke?.propertyPath).toBe("args.smokeTestNamespace");
+    expect(smoke?.reason).toMatch(/^args\.smokeTestNamespace: /);
+    await drain();
     const late = planOutput({ name: madeInThisProgram("n"), handler: pulumi.output("runc") }, runtimeClassPlanInput, (i) => buildRuntimeClassPlan(i, "args"));
     await expect(known(late)).rejects.toMatchObject({ propertyPath: "args.handler", reason: expect.stringMatching(/^args\.handler: "runc" is the default/) });
   });
