@@ -124,11 +124,16 @@ export function ifKnown<T, R>(value: T, f: (known: T) => R): R {
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v));
 
-/** A copy of `value` with each Output or Promise in it (plain objects and arrays walked) replaced by `leaf(path, it)`. */
+/**
+ * A copy of `value` with each Output or Promise in it replaced by
+ * `leaf(path, it)`. Plain objects and arrays are walked; any other object
+ * that holds an Output is one leaf as a whole.
+ */
 function mapLeaves(value: unknown, path: string, leaf: (path: string, input: unknown) => unknown): unknown {
   if (pulumi.Output.isInstance(value) || value instanceof Promise) return leaf(path, value);
   if (Array.isArray(value)) return value.map((v, i) => mapLeaves(v, `${path}[${i}]`, leaf));
   if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapLeaves(v, joinPath(path, k), leaf)]));
+  if (typeof value === "object" && value !== null && !isKnownNow(value)) return leaf(path, value);
   return value;
 }
 

@@ -131,3 +131,14 @@ describe("planOutput: every check as early as its values allow", () => {
     expect(isUnknownMarker(seen)).toBe(true);
   });
 });
+
+describe("planOutput: args of other shapes", () => {
+  it("treats an object of a class that holds an Output as one value not known yet, never as a bad value", () => {
+    class Settings {
+      constructor(readonly b = new Promise<string>(() => undefined)) {}
+    }
+    const build = (input: { a?: unknown }) =>
+      check(input.a === undefined || typeof (input.a as { b?: unknown }).b === "string", "args.a.b", "must be a string");
+    expect(() => planOutput({ a: new Settings() }, (r) => r, build)).not.toThrow();
+  });
+});
