@@ -5,6 +5,7 @@ import { Ec2Fleet } from "../../src/components/ec2-fleet";
 import { Ec2FleetArgs } from "../../src/components/ec2-host-args";
 import { Ec2WorldOptions, GENERATED_KEY, GENERATED_PUBLIC_KEY, amiFor, useEc2Mocks } from "./support/ec2-mocks";
 import { flush, settle, valueOf } from "./support/mocks";
+import { expectReasonNamesPath } from "./support/input-errors";
 
 const ME = "203.0.113.4/32";
 const SSH_SIG = "4dabf18193072939515e22adb298388d";
@@ -36,6 +37,7 @@ function refusal(args: Ec2FleetArgs): pulumi.InputPropertyError {
     new Ec2Fleet("bad", args);
   } catch (err) {
     expect(err).toBeInstanceOf(pulumi.InputPropertyError);
+    expectReasonNamesPath(err);
     expect(world.registered).toEqual([]);
     return err as pulumi.InputPropertyError;
   }

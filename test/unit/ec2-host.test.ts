@@ -17,6 +17,7 @@ import {
   useEc2Mocks,
 } from "./support/ec2-mocks";
 import { flush, settle, valueOf } from "./support/mocks";
+import { expectReasonNamesPath } from "./support/input-errors";
 
 const ME = "203.0.113.4/32";
 const SSH_SIG = "4dabf18193072939515e22adb298388d";
@@ -48,6 +49,7 @@ function refusal(args: Ec2HostArgs): pulumi.InputPropertyError {
     new Ec2Host("bad", args);
   } catch (err) {
     expect(err).toBeInstanceOf(pulumi.InputPropertyError);
+    expectReasonNamesPath(err);
     expect(world.registered).toEqual([]); // validated before anything registers
     return err as pulumi.InputPropertyError;
   }

@@ -8,6 +8,7 @@ import { stepBundle } from "../../src/scripts/bundle";
 import { STEP_COMMAND } from "../../src/scripts/invocation";
 import { changedLines, lineDiff } from "../support/line-diff";
 import { Registered, flush, madeInThisProgram, settle, useMocks, valueOf } from "./support/mocks";
+import { expectReasonNamesPath } from "./support/input-errors";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWtleQ==\n-----END OPENSSH PRIVATE KEY-----";
 // A real ed25519 key blob: uint32 length 11, "ssh-ed25519", uint32 32, 32 key bytes.
@@ -252,6 +253,7 @@ describe("Host component", () => {
         expect.unreachable(`accepted ${path}`);
       } catch (err) {
         expect(err).toBeInstanceOf(pulumi.InputPropertyError);
+        expectReasonNamesPath(err);
         expect((err as pulumi.InputPropertyError).propertyPath).toBe(path);
         expect((err as pulumi.InputPropertyError).reason).toMatch(reason);
       }

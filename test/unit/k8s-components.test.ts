@@ -19,6 +19,7 @@ import { buildEksNodeGroupPlan } from "../../src/plan/eks";
 import { parseMultipart } from "./support/mime";
 import { madeInThisProgram } from "./support/mocks";
 import { unpackShellScript } from "../../src/scripts/node-user-data";
+import { expectReasonNamesPath } from "./support/input-errors";
 
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: s3cr3t-token}}]\n";
 const RC_TYPE = "kubernetes:node.k8s.io/v1:RuntimeClass";
@@ -173,6 +174,7 @@ describe("RuntimeClass component", () => {
     for (const [args, path, reason] of cases) {
       const err = thrown(() => new RuntimeClass("bad", args));
       expect(err, path).toBeInstanceOf(pulumi.InputPropertyError);
+      expectReasonNamesPath(err);
       expect((err as pulumi.InputPropertyError).propertyPath).toBe(path);
       expect((err as pulumi.InputPropertyError).reason).toMatch(reason);
     }
@@ -358,6 +360,7 @@ describe("EksNodeGroup component", () => {
     for (const [args, opts, path, reason] of cases) {
       const err = thrown(() => new EksNodeGroup("bad", args, opts));
       expect(err, path).toBeInstanceOf(pulumi.InputPropertyError);
+      expectReasonNamesPath(err);
       expect((err as pulumi.InputPropertyError).propertyPath).toBe(path);
       expect((err as pulumi.InputPropertyError).reason).toMatch(reason);
     }
