@@ -6,7 +6,8 @@ import { checkFleetHosts, mergeTags } from "../plan/ec2";
 import { Verification } from "../plan/verification";
 import { Ec2FleetArgs, Ec2FleetHostArgs, Ec2HostArgs } from "./ec2-host-args";
 import { Ec2Host, checkEc2HostArgs, withPropertyRoot } from "./ec2-host";
-import { asInputError, bareReason, collectInputErrors, inputPropertyError, isKnownNow } from "./validate";
+import { asInputError, bareReason, collectInputErrors, inputPropertyError } from "./validate";
+import { isKnownNow } from "./unknown-values";
 
 /** What a fleet reports about each host. */
 export interface Ec2FleetHostSummary {

@@ -9,7 +9,8 @@ import { Verification } from "../plan/verification";
 import { Ec2HostArgs } from "./ec2-host-args";
 import { Host, setupPlanInput } from "./host";
 import { GvisorSetupArgs, HostConnectionArgs } from "./host-args";
-import { asInputError, checkKnownNow, ifKnown, isKnownNow, planOutput } from "./validate";
+import { asInputError, checkKnownNow, planOutput } from "./validate";
+import { ifKnown, isKnownNow } from "./unknown-values";
 
 /** Seconds per SSH dial attempt. */
 const PER_DIAL_TIMEOUT = 15;

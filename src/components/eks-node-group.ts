@@ -7,7 +7,8 @@ import { renderEksNodeUserData } from "../scripts/node-user-data";
 import { EksNodeGroupArgs } from "./eks-node-group-args";
 import { optsHaveKubernetesProvider } from "./kubernetes-provider";
 import { RuntimeClass } from "./runtime-class";
-import { asInputError, compact, ifKnown, inputPropertyError, planOutput } from "./validate";
+import { asInputError, compact, inputPropertyError, planOutput } from "./validate";
+import { ifKnown } from "./unknown-values";
 
 type PlanArgs = Omit<
   EksNodeGroupArgs,

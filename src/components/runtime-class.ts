@@ -14,7 +14,8 @@ import {
 } from "../plan/kubernetes";
 import { kubeconfigProvider } from "./kubernetes-provider";
 import { RuntimeClassArgs } from "./runtime-class-args";
-import { asInputError, checkKnownNow, compact, ifKnown, planOutput } from "./validate";
+import { asInputError, checkKnownNow, compact, planOutput } from "./validate";
+import { ifKnown } from "./unknown-values";
 
 /** Builds the plan input from component args, dropping unset keys. */
 export function runtimeClassPlanInput(

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { asInputError, bareReason, collectInputErrors, compact, ifKnown, inputPropertyError, isUnknownMarker, planOutput } from "../../src/components/validate";
+import { asInputError, bareReason, collectInputErrors, compact, inputPropertyError, planOutput } from "../../src/components/validate";
+import { ifKnown, isUnknownMarker } from "../../src/components/unknown-values";
 import { check, collect } from "../../src/plan/errors";
 
 const thrown = (run: () => unknown): any => {
