@@ -1,4 +1,5 @@
 import type { Ec2FleetArgs, Ec2FleetHostArgs } from "../src/components/ec2-host-args";
+import type { Arch } from "../src/plan/arch";
 import type { Ec2Os } from "../src/plan/ec2";
 import { PlanValidationError, show } from "../src/plan/errors";
 
@@ -105,7 +106,7 @@ export function fleetArgsFromConfig(get: (key: ConfigKey) => string | undefined)
     hosts,
     sshAllowedCidrs,
     allowSshFromAnywhere: bool("allowSshFromAnywhere", get("allowSshFromAnywhere")),
-    arch,
+    arch: arch as Arch | undefined,
     instanceType,
     os: get("os") as Ec2Os | undefined,
     version: get("gvisorVersion"),

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { checkConnectionFields } from "../plan/ssh";
 import { HostConnectionArgs } from "./host-args";
-import { asInputError, isKnownNow } from "./validate";
+import { asInputError } from "./validate";
+import { isKnownNow } from "./unknown-values";
 
 /**
  * Checks a Host's connection now for every field that is a plain value (so

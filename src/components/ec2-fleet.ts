@@ -1,18 +1,20 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { Arch } from "../plan/arch";
 import { checkFleetHosts, mergeTags } from "../plan/ec2";
 import { Verification } from "../plan/verification";
 import { Ec2FleetArgs, Ec2FleetHostArgs, Ec2HostArgs } from "./ec2-host-args";
 import { Ec2Host, checkEc2HostArgs, withPropertyRoot } from "./ec2-host";
-import { asInputError, collectInputErrors, isKnownNow } from "./validate";
+import { asInputError, bareReason, collectInputErrors, inputPropertyError } from "./validate";
+import { isKnownNow } from "./unknown-values";
 
 /** What a fleet reports about each host. */
 export interface Ec2FleetHostSummary {
   /** EC2 instance id. */
   instanceId: string;
   /** `x86_64` or `arm64`. */
-  arch: string;
+  arch: Arch;
   /** EC2 instance type. */
   instanceType: string;
   /** AMI the instance was launched from. */
@@ -80,7 +82,7 @@ function blameSharedSetting(err: unknown, hosts: Ec2FleetHostArgs[], i: number, 
   if (key === undefined || key === "tags" || hosts[i][key] !== undefined) return err;
   // Inherited from the fleet, or missing everywhere (then it belongs at the fleet level too).
   if (shared[key] === undefined && hosts.some((h) => h[key] !== undefined)) return err;
-  return new pulumi.InputPropertyError({ propertyPath: `args.${rest}`, reason: err.reason });
+  return inputPropertyError(`args.${rest}`, bareReason(err));
 }
 
 /**
@@ -117,7 +119,7 @@ export class Ec2Fleet extends pulumi.ComponentResource {
         }
       }),
       // A shared setting every member inherits is one problem, reported once.
-      (e) => (e.propertyPath.startsWith("args.hosts[") ? `${e.propertyPath}\n${e.reason}` : e.propertyPath),
+      (e) => (e.propertyPath.startsWith("args.hosts[") ? e.reason : e.propertyPath),
     );
     super("pulumi-gvisor:index:Ec2Fleet", name, {}, opts);
     const parent = { parent: this };

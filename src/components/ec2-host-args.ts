@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Arch } from "../plan/arch";
 import { Ec2Os } from "../plan/ec2";
 import { GvisorSetupArgs, ProxyConnectionArgs } from "./host-args";
 
@@ -14,7 +15,7 @@ export interface Ec2HostArgs extends GvisorSetupArgs {
    * Defaults to the arch of `instanceType`, or `x86_64` when neither is given.
    * @default the arch of `instanceType`, or `x86_64` when neither is given
    */
-  arch?: pulumi.Input<string>;
+  arch?: pulumi.Input<Arch>;
   /**
    * EC2 instance type. Graviton families (t4g, m7g, c7gn, r8g, …) are arm64.
    * Defaults to `t3.medium` for x86_64, `t4g.medium` for arm64.

@@ -1,13 +1,16 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { Ec2HostPlan, Ec2HostPlanInput, buildEc2HostPlan, pickDefaultSubnet } from "../plan/ec2";
-import { HostPlan, buildHostPlan } from "../plan/host-plan";
+import { Arch } from "../plan/arch";
+import { Ec2HostPlan, Ec2HostPlanInput, buildEc2HostPlan, pickDefaultSubnet, resolveArchAndType } from "../plan/ec2";
+import { collect, joinPath } from "../plan/errors";
+import { HostPlan, HostPlanInput, buildHostPlan } from "../plan/host-plan";
 import { Verification } from "../plan/verification";
 import { Ec2HostArgs } from "./ec2-host-args";
 import { Host, setupPlanInput } from "./host";
 import { GvisorSetupArgs, HostConnectionArgs } from "./host-args";
-import { asInputError, isKnownNow, planOutput } from "./validate";
+import { asInputError, checkKnownNow, planOutput } from "./validate";
+import { ifKnown, isKnownNow } from "./unknown-values";
 
 /** Seconds per SSH dial attempt. */
 const PER_DIAL_TIMEOUT = 15;
@@ -82,20 +85,17 @@ function setupOf(args: Ec2HostArgs): GvisorSetupArgs {
 }
 
 /**
- * Validates Ec2Host args now when every validated value is known (a fleet
- * checks all members before registering itself); otherwise the Ec2Host does
- * it once the values resolve. @internal
+ * Validates now every Ec2Host check whose values are plain (a fleet checks
+ * all members before registering itself); the Ec2Host checks the rest as
+ * its Outputs resolve. @internal
  */
 export function checkEc2HostArgs(name: string, args: Ec2HostArgs, root: string): void {
-  const inputs = validatedInputs(args);
-  if (!isKnownNow(inputs)) return;
-  asInputError(() => planEc2Host(name, inputs as pulumi.Unwrap<typeof inputs>, presenceOf(args), root));
+  checkKnownNow(validatedInputs(args), ec2PlanInputs(name, presenceOf(args)), (inputs) => planEc2Host(inputs, root));
 }
 
-/** Both plans of an Ec2Host: now when its args are plain values, later when some are Outputs. @internal */
+/** Both plans of an Ec2Host, checked as early as each value allows (see planOutput). @internal */
 export function ec2HostPlanOutput(name: string, args: Ec2HostArgs, root = "args"): pulumi.Output<Ec2HostPlans> {
-  const presence = presenceOf(args);
-  return planOutput(validatedInputs(args), (resolved) => planEc2Host(name, resolved, presence, root));
+  return planOutput(validatedInputs(args), ec2PlanInputs(name, presenceOf(args)), (inputs) => planEc2Host(inputs, root));
 }
 
 /**
@@ -146,27 +146,56 @@ export interface Ec2HostPlans {
   host: HostPlan;
 }
 
-/**
- * Validates everything an Ec2Host needs (pure): the EC2 settings, then the
- * gVisor setup with the derived arch. Errors name paths under `root`.
- */
-export function planEc2Host(
-  name: string,
-  resolved: pulumi.Unwrap<ReturnType<typeof validatedInputs>>,
-  presence: Presence,
-  root: string,
-): Ec2HostPlans {
-  const input: Ec2HostPlanInput = {
-    ...resolved,
-    name,
-    platform: resolved.setup.runsc?.platform,
-    hasProxy: presence.proxy,
-    hasKeyName: presence.keyName,
-    hasPublicKey: presence.publicKey,
-    hasPrivateKey: presence.privateKey,
+/** The two plan inputs of an Ec2Host, from its resolved args (values not known yet are carried along, not looked into). */
+interface Ec2PlanInputs {
+  ec2: Ec2HostPlanInput;
+  setup: HostPlanInput;
+}
+
+function ec2PlanInputs(name: string, presence: Presence) {
+  return (resolved: pulumi.Unwrap<ReturnType<typeof validatedInputs>>): Ec2PlanInputs => {
+    const { setup, ...ec2 } = resolved;
+    return {
+      ec2: {
+        ...ec2,
+        name,
+        platform: ifKnown(setup.runsc, (r) => r?.platform),
+        hasProxy: presence.proxy,
+        hasKeyName: presence.keyName,
+        hasPublicKey: presence.publicKey,
+        hasPrivateKey: presence.privateKey,
+      },
+      setup: setupPlanInput(setup),
+    };
   };
-  const ec2 = buildEc2HostPlan(input, root);
-  const host = buildHostPlan(setupPlanInput({ ...resolved.setup, arch: ec2.arch }), root);
+}
+
+/** `input` with `arch` set, leaving every other field (known or not) as it is. */
+function withArch(input: HostPlanInput, arch: Arch): HostPlanInput {
+  return new Proxy(input, {
+    get: (target, key, receiver) => (key === "arch" ? arch : Reflect.get(target, key, receiver)),
+    has: (target, key) => key === "arch" || Reflect.has(target, key),
+    ownKeys: (target) => [...new Set([...Reflect.ownKeys(target), "arch"])],
+    getOwnPropertyDescriptor: (target, key) =>
+      key === "arch" ? { value: arch, writable: true, enumerable: true, configurable: true } : Reflect.getOwnPropertyDescriptor(target, key),
+  });
+}
+
+/**
+ * Validates everything an Ec2Host needs (pure): the EC2 settings, and the
+ * gVisor setup with the arch the EC2 settings give, independently, so a
+ * bad value in either is reported even while the other holds a value not
+ * known yet. Errors name paths under `root`.
+ */
+export function planEc2Host(inputs: Ec2PlanInputs, root: string): Ec2HostPlans {
+  const at = (p: string) => joinPath(root, p);
+  const [ec2, host] = collect(
+    () => buildEc2HostPlan(inputs.ec2, root),
+    () => {
+      const { arch } = resolveArchAndType(inputs.ec2.arch, inputs.ec2.instanceType, { arch: at("arch"), instanceType: at("instanceType") });
+      return buildHostPlan(withArch(inputs.setup, arch), root);
+    },
+  );
   return { ec2, host };
 }
 
@@ -188,7 +217,7 @@ export class Ec2Host extends pulumi.ComponentResource {
   /** Private IPv4 address. */
   public readonly privateIp: pulumi.Output<string>;
   /** `x86_64` or `arm64`. */
-  public readonly arch: pulumi.Output<string>;
+  public readonly arch: pulumi.Output<Arch>;
   /** The instance type. */
   public readonly instanceType: pulumi.Output<string>;
   /** The AMI the instance runs. */

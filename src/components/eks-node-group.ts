@@ -7,7 +7,8 @@ import { renderEksNodeUserData } from "../scripts/node-user-data";
 import { EksNodeGroupArgs } from "./eks-node-group-args";
 import { optsHaveKubernetesProvider } from "./kubernetes-provider";
 import { RuntimeClass } from "./runtime-class";
-import { asInputError, compact, planOutput } from "./validate";
+import { asInputError, compact, inputPropertyError, planOutput } from "./validate";
+import { ifKnown } from "./unknown-values";
 
 type PlanArgs = Omit<
   EksNodeGroupArgs,
@@ -16,7 +17,6 @@ type PlanArgs = Omit<
 
 /** Builds the plan input from component args, dropping unset keys. */
 export function eksPlanInput(args: pulumi.Unwrap<PlanArgs>): EksNodeGroupInput {
-  const gvisor = args.gvisor;
   return compact({
     kubernetesVersion: args.kubernetesVersion,
     arch: args.arch,
@@ -26,8 +26,8 @@ export function eksPlanInput(args: pulumi.Unwrap<PlanArgs>): EksNodeGroupInput {
     diskSize: args.diskSize,
     metadataHopLimit: args.metadataHopLimit,
     labels: args.labels,
-    taints: args.taints?.map((t) => compact(t)),
-    gvisor:
+    taints: ifKnown(args.taints, (ts) => ts?.map((t) => compact(t))),
+    gvisor: ifKnown(args.gvisor, (gvisor) =>
       gvisor === undefined
         ? undefined
         : compact({
@@ -36,17 +36,16 @@ export function eksPlanInput(args: pulumi.Unwrap<PlanArgs>): EksNodeGroupInput {
             runsc: gvisor.runsc === undefined ? undefined : compact(gvisor.runsc),
             containerd: gvisor.containerd === undefined ? undefined : compact(gvisor.containerd),
           }),
-    runtimeClass:
-      args.runtimeClass === undefined
+    ),
+    runtimeClass: ifKnown(args.runtimeClass, (rc) =>
+      rc === undefined
         ? undefined
         : compact({
-            name: args.runtimeClass.name,
-            handler: args.runtimeClass.handler,
-            overhead:
-              args.runtimeClass.overhead === undefined
-                ? undefined
-                : compact({ podFixed: args.runtimeClass.overhead.podFixed === undefined ? undefined : compact(args.runtimeClass.overhead.podFixed) }),
+            name: rc.name,
+            handler: rc.handler,
+            overhead: ifKnown(rc.overhead, (o) => (o === undefined ? undefined : compact({ podFixed: o.podFixed === undefined ? undefined : compact(o.podFixed) }))),
           }),
+    ),
   });
 }
 
@@ -108,12 +107,9 @@ export class EksNodeGroup extends pulumi.ComponentResource {
     } = args;
     // Validate before registering anything: bad input fails the preview
     // without leaving a half-registered component behind.
-    const plan = planOutput(planArgs, (resolved) => buildEksNodeGroupPlan(eksPlanInput(resolved), "args"));
+    const plan = planOutput(planArgs, eksPlanInput, (input) => buildEksNodeGroupPlan(input, "args"));
     if (kubeconfig !== undefined && optsHaveKubernetesProvider(opts)) {
-      throw new pulumi.InputPropertyError({
-        propertyPath: "args.kubeconfig",
-        reason: "is given together with a Kubernetes provider in the resource options; give one of them, so the cluster is not a guess",
-      });
+      throw inputPropertyError("args.kubeconfig", "is given together with a Kubernetes provider in the resource options; give one of them, so the cluster is not a guess");
     }
     super("pulumi-gvisor:index:EksNodeGroup", name, {}, opts);
     const get = <T>(f: (p: EksNodeGroupPlan) => T) => plan.apply((p: EksNodeGroupPlan) => f(p) as pulumi.Unwrap<T>) as pulumi.Output<pulumi.Unwrap<T>>;
@@ -123,10 +119,7 @@ export class EksNodeGroup extends pulumi.ComponentResource {
     // resolved) or a Kubernetes provider from the options or a parent.
     const clusterAccess = kubeconfig !== undefined || this.getProvider("kubernetes::RuntimeClass") !== undefined;
     if (smokeTest === true && !clusterAccess) {
-      throw new pulumi.InputPropertyError({
-        propertyPath: "args.smokeTest",
-        reason: "needs cluster access to run its Job: give kubeconfig or a Kubernetes provider in the resource options",
-      });
+      throw inputPropertyError("args.smokeTest", "needs cluster access to run its Job: give kubeconfig or a Kubernetes provider in the resource options");
     }
 
     // Fail closed: the label the RuntimeClass selects is not among the node

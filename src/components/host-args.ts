@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Arch } from "../plan/arch";
 import { RunscCgroupMode, RunscFileAccess, RunscHostUds, RunscNetwork, RunscPlatform } from "../plan/runsc-options";
 
 /** A jump host the SSH connection goes through. */
@@ -198,8 +199,8 @@ export interface GvisorSetupArgs {
    * @default {}
    */
   sha512?: pulumi.Input<Sha512PinArgs>;
-  /** Expected CPU arch (`x86_64` | `arm64`); the install step refuses a host of another arch. Defaults to none: whatever the host is. @default detected on the host */
-  arch?: pulumi.Input<string>;
+  /** Expected CPU arch: `x86_64` (Intel/AMD) or `arm64` (Graviton and other 64-bit ARM); the install step refuses a host of another arch. Defaults to none: whatever the host is. @default detected on the host */
+  arch?: pulumi.Input<Arch>;
   /** Absolute directory for `runsc`, `containerd-shim-runsc-v1` and `gvisor-bin/`. Defaults to `/usr/local/bin`. @default "/usr/local/bin" */
   installDir?: pulumi.Input<string>;
   /** runsc options (platform, network, file access, overlay, …). Defaults to `{}`: runsc's own defaults. @default {} (runsc defaults) */

@@ -79,7 +79,7 @@ export class Host extends pulumi.ComponentResource {
     // Validate before registering anything: bad input fails the preview
     // without leaving a half-registered component behind.
     const { connection, uninstallOnDelete, installEngine, repair, driftCheck, ...setup } = args;
-    const plan = planOutput(setup, (resolved) => buildHostPlan(setupPlanInput(resolved), "args"));
+    const plan = planOutput(setup, setupPlanInput, (input) => buildHostPlan(input, "args"));
     const checkedConnection = checkConnection(connection, "args.connection");
     super("pulumi-gvisor:index:Host", name, {}, opts);
     warnIfHostKeyUnpinned(checkedConnection, this);

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { inputPropertyError } from "./validate";
 
 /** Whether the resource options name a Kubernetes provider (`provider`, or in `providers`). */
 export function optsHaveKubernetesProvider(opts: pulumi.ComponentResourceOptions | undefined): boolean {
@@ -22,10 +23,10 @@ export function kubeconfigProvider(
 ): k8s.Provider | undefined {
   if (kubeconfig === undefined) return undefined;
   if (optsHaveKubernetesProvider(opts)) {
-    throw new pulumi.InputPropertyError({
-      propertyPath: "args.kubeconfig",
-      reason: "is given together with a Kubernetes provider in the resource options; give one of them, so the cluster is not a guess",
-    });
+    throw inputPropertyError(
+      "args.kubeconfig",
+      "is given together with a Kubernetes provider in the resource options; give one of them, so the cluster is not a guess",
+    );
   }
   return new k8s.Provider(`${name}-k8s`, { kubeconfig: pulumi.secret(kubeconfig) }, { parent });
 }

@@ -14,7 +14,8 @@ import {
 } from "../plan/kubernetes";
 import { kubeconfigProvider } from "./kubernetes-provider";
 import { RuntimeClassArgs } from "./runtime-class-args";
-import { asInputError, compact, isKnownNow, planOutput } from "./validate";
+import { asInputError, checkKnownNow, compact, planOutput } from "./validate";
+import { ifKnown } from "./unknown-values";
 
 /** Builds the plan input from component args, dropping unset keys. */
 export function runtimeClassPlanInput(
@@ -25,11 +26,8 @@ export function runtimeClassPlanInput(
     name: args.name,
     handler: args.handler,
     nodeSelector: args.nodeSelector,
-    taints: args.taints?.map((t) => compact(t)),
-    overhead:
-      args.overhead === undefined
-        ? undefined
-        : compact({ podFixed: args.overhead.podFixed === undefined ? undefined : compact(args.overhead.podFixed) }),
+    taints: ifKnown(args.taints, (ts) => ts?.map((t) => compact(t))),
+    overhead: ifKnown(args.overhead, (o) => (o === undefined ? undefined : compact({ podFixed: o.podFixed === undefined ? undefined : compact(o.podFixed) }))),
     labels: args.labels,
   });
 }
@@ -58,7 +56,7 @@ export interface SmokeTestOutputs {
 /**
  * A Job that runs under `runtimeClassName` and must complete: the Kubernetes
  * provider waits for it, so the deployment fails when no sandboxed pod can
- * start. Image and namespace are validated now when they are known.
+ * start. Image, namespace and trigger are each validated now when they are plain values.
  */
 export function smokeTestResources(
   name: string,
@@ -67,7 +65,11 @@ export function smokeTestResources(
   opts: pulumi.CustomResourceOptions,
 ): SmokeTestOutputs {
   const probe = { image: args.image, namespace: args.namespace, trigger: args.trigger };
-  if (isKnownNow(probe)) asInputError(() => smokeTestJob({ runtimeClassName: "probe", ...compact(probe as { image?: string; namespace?: string; trigger?: string }) }, "args"));
+  checkKnownNow(
+    probe,
+    (p) => compact({ runtimeClassName: "probe", image: p.image, namespace: p.namespace, trigger: p.trigger }),
+    (parts) => smokeTestJob(parts, "args"),
+  );
   const manifest = pulumi
     .all([runtimeClassName, args.image, args.namespace, args.trigger])
     .apply(([rc, image, namespace, trigger]) => asInputError(() => smokeTestJob(compact({ runtimeClassName: rc, image, namespace, trigger }), "args")));
@@ -117,7 +119,7 @@ export class RuntimeClass extends pulumi.ComponentResource {
     // without leaving a half-registered component behind.
     const preset = asInputError(() => parsePreset(args.preset, "args.preset"));
     const { kubeconfig, smokeTest, smokeTestImage, smokeTestNamespace, smokeTestTrigger, ...classArgs } = args;
-    const plan = planOutput(classArgs, (resolved) => buildRuntimeClassPlan(runtimeClassPlanInput(resolved), "args"));
+    const plan = planOutput(classArgs, runtimeClassPlanInput, (input) => buildRuntimeClassPlan(input, "args"));
     super("pulumi-gvisor:index:RuntimeClass", name, {}, opts);
 
     const provider = kubeconfigProvider(this, name, kubeconfig, opts);

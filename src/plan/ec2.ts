@@ -1,5 +1,5 @@
 import { Arch, parseArch } from "./arch";
-import { check, joinPath, show } from "./errors";
+import { check, collect, joinPath, show } from "./errors";
 import { requireLine } from "./text";
 
 // EC2 rules for a gVisor host: which instance types are which arch, where the
@@ -371,71 +371,128 @@ const LOGIN_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
  */
 export function buildEc2HostPlan(input: Ec2HostPlanInput, root = "args"): Ec2HostPlan {
   const at = (p: string) => joinPath(root, p);
-  const { arch, instanceType } = resolveArchAndType(input.arch, input.instanceType, { arch: at("arch"), instanceType: at("instanceType") });
+  const archPaths = { arch: at("arch"), instanceType: at("instanceType") };
+  // Independent checks, each reported (and each skipped while a value it
+  // needs is not known yet) on its own.
+  const [{ arch, instanceType }, { nestedVirtualization }, os, amiId, sshUser, ingress, associatePublicIpAddress, network, securityGroupIds, size, iamInstanceProfile, , dial, tags] =
+    collect(
+      () => resolveArchAndType(input.arch, input.instanceType, archPaths),
+      () => kvmRequirements(input.platform, resolveArchAndType(input.arch, input.instanceType, archPaths).instanceType, { platform: at("runsc.platform"), instanceType: at("instanceType") }),
+      () => {
+        const osValues = Object.values(Ec2Os) as string[];
+        const os = (input.os ?? DEFAULT_EC2_OS) as Ec2Os;
+        check(osValues.includes(os), at("os"), `must be one of ${osValues.map((o) => `"${o}"`).join(", ")}, got ${show(input.os)}`);
+        return os;
+      },
+      () => optionalAwsId(input.amiId, "ami", at("amiId")),
+      () => {
+        if (input.sshUser === undefined) return undefined;
+        const user = requireLine(input.sshUser, at("sshUser"));
+        check(LOGIN_USER.test(user), at("sshUser"), `must be a Linux user name (lowercase letters, digits, '_' or '-'), got ${show(user)}`);
+        return user;
+      },
+      () => sshIngressOf(input, at),
+      () => {
+        check(
+          input.associatePublicIpAddress === undefined || typeof input.associatePublicIpAddress === "boolean",
+          at("associatePublicIpAddress"),
+          `must be true or false, got ${show(input.associatePublicIpAddress)}`,
+        );
+        return (input.associatePublicIpAddress as boolean | undefined) ?? !input.hasProxy;
+      },
+      () => networkOf(input, at),
+      () => {
+        const groups = input.securityGroupIds ?? [];
+        check(Array.isArray(groups), at("securityGroupIds"), `must be a list of security group ids, got ${show(groups)}`);
+        return groups.map((g, i) => optionalAwsId(g, "sg", `${at("securityGroupIds")}[${i}]`) as string);
+      },
+      () => {
+        const size = input.rootVolumeSize ?? DEFAULT_ROOT_VOLUME_GIB;
+        check(
+          typeof size === "number" && Number.isInteger(size) && size >= 8 && size <= 16384,
+          at("rootVolumeSize"),
+          `must be a whole number of GiB from 8 to 16384 (the images need 8), got ${show(input.rootVolumeSize)}`,
+        );
+        return size;
+      },
+      () => {
+        if (input.iamInstanceProfile === undefined) return undefined;
+        const profile = requireLine(input.iamInstanceProfile, at("iamInstanceProfile"));
+        check(PROFILE_NAME.test(profile), at("iamInstanceProfile"), `must be an instance profile name (letters, digits and +=,.@_-), got ${show(profile)}`);
+        return profile;
+      },
+      () => checkKeys(input, at),
+      () => {
+        const dial = input.sshDialErrorLimit ?? DEFAULT_EC2_DIAL_ERROR_LIMIT;
+        check(
+          typeof dial === "number" && Number.isInteger(dial) && (dial === -1 || (dial >= 1 && dial <= 1000)),
+          at("sshDialErrorLimit"),
+          `must be a whole number from 1 to 1000 (or -1 for no limit), got ${show(input.sshDialErrorLimit)}`,
+        );
+        return dial;
+      },
+      () => mergeTags(input.name, input.tags, at("tags")),
+    );
 
-  const osValues = Object.values(Ec2Os) as string[];
-  const os = (input.os ?? DEFAULT_EC2_OS) as Ec2Os;
-  check(osValues.includes(os), at("os"), `must be one of ${osValues.map((o) => `"${o}"`).join(", ")}, got ${show(input.os)}`);
-  const amiId = optionalAwsId(input.amiId, "ami", at("amiId"));
+  return {
+    arch,
+    instanceType,
+    os,
+    amiParameter: amiId === undefined ? amiParameterName(os, arch) : undefined,
+    amiId,
+    loginUser: sshUser ?? LOGIN_USERS[os],
+    nestedVirtualization,
+    sshIngress: ingress,
+    associatePublicIpAddress,
+    usePrivateAddress: input.hasProxy || !associatePublicIpAddress,
+    subnetId: network.subnetId,
+    vpcId: network.vpcId,
+    availabilityZone: network.availabilityZone,
+    securityGroupIds,
+    rootVolumeSize: size,
+    iamInstanceProfile,
+    sshDialErrorLimit: dial,
+    tags,
+  };
+}
 
-  let loginUser = LOGIN_USERS[os];
-  if (input.sshUser !== undefined) {
-    loginUser = requireLine(input.sshUser, at("sshUser"));
-    check(LOGIN_USER.test(loginUser), at("sshUser"), `must be a Linux user name (lowercase letters, digits, '_' or '-'), got ${show(loginUser)}`);
-  }
-
-  const { nestedVirtualization } = kvmRequirements(input.platform, instanceType, { platform: at("runsc.platform"), instanceType: at("instanceType") });
-
-  let ingress: SshIngress | undefined;
+/** SSH sources: the given blocks, or undefined (the VPC's CIDR) behind a bastion without a list. */
+function sshIngressOf(input: Ec2HostPlanInput, at: (p: string) => string): SshIngress | undefined {
   if (input.sshAllowedCidrs === undefined && input.hasProxy) {
     check(input.allowSshFromAnywhere !== true, at("allowSshFromAnywhere"), "has no effect without sshAllowedCidrs; with a bastion, SSH is open to the VPC's CIDR only");
-    ingress = undefined;
-  } else {
-    check(
-      input.sshAllowedCidrs !== undefined,
-      at("sshAllowedCidrs"),
-      'is required: list the CIDR blocks allowed to reach SSH (e.g. your own address as ["203.0.113.4/32"]), or give a bastion (proxy), which opens SSH to the VPC only',
-    );
-    ingress = sshIngress(input.sshAllowedCidrs, input.allowSshFromAnywhere, { cidrs: at("sshAllowedCidrs"), allowAnywhere: at("allowSshFromAnywhere") });
+    return undefined;
   }
-
   check(
-    input.associatePublicIpAddress === undefined || typeof input.associatePublicIpAddress === "boolean",
-    at("associatePublicIpAddress"),
-    `must be true or false, got ${show(input.associatePublicIpAddress)}`,
+    input.sshAllowedCidrs !== undefined,
+    at("sshAllowedCidrs"),
+    'is required: list the CIDR blocks allowed to reach SSH (e.g. your own address as ["203.0.113.4/32"]), or give a bastion (proxy), which opens SSH to the VPC only',
   );
-  const associatePublicIpAddress = (input.associatePublicIpAddress as boolean | undefined) ?? !input.hasProxy;
+  return sshIngress(input.sshAllowedCidrs, input.allowSshFromAnywhere, { cidrs: at("sshAllowedCidrs"), allowAnywhere: at("allowSshFromAnywhere") });
+}
 
-  const subnetId = optionalAwsId(input.subnetId, "subnet", at("subnetId"));
-  const vpcId = optionalAwsId(input.vpcId, "vpc", at("vpcId"));
+/** Subnet, VPC and zone, which decide together where the host goes. */
+function networkOf(input: Ec2HostPlanInput, at: (p: string) => string): { subnetId?: string; vpcId?: string; availabilityZone?: string } {
+  const [subnetId, vpcId, availabilityZone] = collect(
+    () => optionalAwsId(input.subnetId, "subnet", at("subnetId")),
+    () => optionalAwsId(input.vpcId, "vpc", at("vpcId")),
+    () => {
+      if (input.availabilityZone === undefined) return undefined;
+      const zone = requireLine(input.availabilityZone, at("availabilityZone"));
+      check(AZ.test(zone), at("availabilityZone"), `must be a zone name such as "us-east-1a", got ${show(zone)}`);
+      return zone;
+    },
+  );
+  check(vpcId === undefined || subnetId !== undefined, at("subnetId"), `is required with vpcId ${show(vpcId)}: only the default VPC has default subnets to choose from`);
   check(
-    vpcId === undefined || subnetId !== undefined,
-    at("subnetId"),
-    `is required with vpcId ${show(vpcId)}: only the default VPC has default subnets to choose from`,
+    availabilityZone === undefined || subnetId === undefined,
+    at("availabilityZone"),
+    "only picks the default VPC's subnet; with subnetId the subnet decides the zone, so drop one of the two",
   );
-  let availabilityZone: string | undefined;
-  if (input.availabilityZone !== undefined) {
-    availabilityZone = requireLine(input.availabilityZone, at("availabilityZone"));
-    check(AZ.test(availabilityZone), at("availabilityZone"), `must be a zone name such as "us-east-1a", got ${show(availabilityZone)}`);
-    check(subnetId === undefined, at("availabilityZone"), "only picks the default VPC's subnet; with subnetId the subnet decides the zone, so drop one of the two");
-  }
-  const groups = input.securityGroupIds ?? [];
-  check(Array.isArray(groups), at("securityGroupIds"), `must be a list of security group ids, got ${show(groups)}`);
-  const securityGroupIds = groups.map((g, i) => optionalAwsId(g, "sg", `${at("securityGroupIds")}[${i}]`) as string);
+  return { subnetId, vpcId, availabilityZone };
+}
 
-  const size = input.rootVolumeSize ?? DEFAULT_ROOT_VOLUME_GIB;
-  check(
-    typeof size === "number" && Number.isInteger(size) && size >= 8 && size <= 16384,
-    at("rootVolumeSize"),
-    `must be a whole number of GiB from 8 to 16384 (the images need 8), got ${show(input.rootVolumeSize)}`,
-  );
-
-  let iamInstanceProfile: string | undefined;
-  if (input.iamInstanceProfile !== undefined) {
-    iamInstanceProfile = requireLine(input.iamInstanceProfile, at("iamInstanceProfile"));
-    check(PROFILE_NAME.test(iamInstanceProfile), at("iamInstanceProfile"), `must be an instance profile name (letters, digits and +=,.@_-), got ${show(iamInstanceProfile)}`);
-  }
-
+/** Which key settings may go together. */
+function checkKeys(input: Ec2HostPlanInput, at: (p: string) => string): void {
   const hasKeyName = input.hasKeyName === true || input.keyName !== undefined;
   if (hasKeyName) {
     if (input.keyName !== undefined) requireLine(input.keyName, at("keyName"));
@@ -446,34 +503,6 @@ export function buildEc2HostPlan(input: Ec2HostPlanInput, root = "args"): Ec2Hos
     at("privateKey"),
     "is the private half of publicKey or keyName: give one of those too, or leave all three unset to generate a key pair",
   );
-
-  const dial = input.sshDialErrorLimit ?? DEFAULT_EC2_DIAL_ERROR_LIMIT;
-  check(
-    typeof dial === "number" && Number.isInteger(dial) && (dial === -1 || (dial >= 1 && dial <= 1000)),
-    at("sshDialErrorLimit"),
-    `must be a whole number from 1 to 1000 (or -1 for no limit), got ${show(input.sshDialErrorLimit)}`,
-  );
-
-  return {
-    arch,
-    instanceType,
-    os,
-    amiParameter: amiId === undefined ? amiParameterName(os, arch) : undefined,
-    amiId,
-    loginUser,
-    nestedVirtualization,
-    sshIngress: ingress,
-    associatePublicIpAddress,
-    usePrivateAddress: input.hasProxy || !associatePublicIpAddress,
-    subnetId,
-    vpcId,
-    availabilityZone,
-    securityGroupIds,
-    rootVolumeSize: size,
-    iamInstanceProfile,
-    sshDialErrorLimit: dial,
-    tags: mergeTags(input.name, input.tags, at("tags")),
-  };
 }
 
 /**

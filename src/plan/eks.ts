@@ -1,7 +1,7 @@
 import { Arch, parseArch } from "./arch";
 import { parseInstanceType } from "./ec2";
 import { ContainerdConfigVersion } from "./engines";
-import { check, joinPath, show } from "./errors";
+import { check, collect, joinPath, show } from "./errors";
 import { HostPlan, buildHostPlan } from "./host-plan";
 import {
   GVISOR_NODE_LABEL,
@@ -201,25 +201,9 @@ function parseInstanceTypes(value: unknown, arch: Arch, archGiven: boolean, prop
   });
 }
 
-/**
- * Validates a gVisor node group and derives everything that must agree:
- * the containerd handler, the runsc.toml path, the node label and taint, and
- * the RuntimeClass. Throws PlanValidationError naming the property under `root`.
- */
-export function buildEksNodeGroupPlan(input: EksNodeGroupInput, root = "args"): EksNodeGroupPlan {
-  const at = (p: string) => joinPath(root, p);
-  const kubernetesVersion = parseKubernetesVersion(input.kubernetesVersion, at("kubernetesVersion"));
-  const arch: Arch = input.arch === undefined ? "x86_64" : parseArch(input.arch, at("arch"));
-  const instanceTypes = parseInstanceTypes(input.instanceTypes, arch, input.arch !== undefined, at("instanceTypes"));
-  const capacityTypes = Object.values(EksCapacityType) as string[];
-  const capacityType = (input.capacityType ?? EksCapacityType.OnDemand) as EksCapacityType;
-  check(capacityTypes.includes(capacityType), at("capacityType"), `must be one of ${capacityTypes.map((c) => `"${c}"`).join(", ")}, got ${show(input.capacityType)}`);
-  const scaling = parseScaling(input.scaling, at("scaling"));
-  const diskSize = input.diskSize === undefined ? DEFAULT_DISK_SIZE : integer(input.diskSize, 20, 16384, at("diskSize"));
-  const metadataHopLimit = input.metadataHopLimit === undefined ? 1 : integer(input.metadataHopLimit, 1, 64, at("metadataHopLimit"));
-
-  // gVisor on the nodes: containerd only (EKS nodes have no Docker).
-  const gvisor = objectOrEmpty(input.gvisor, at("gvisor"));
+/** The gVisor setup of the nodes: containerd only (EKS nodes have no Docker). */
+function nodeHostPlan(value: unknown, arch: Arch, at: (p: string) => string): HostPlan {
+  const gvisor = objectOrEmpty(value, at("gvisor"));
   onlyKeys(gvisor, ["version", "mirror", "runsc", "containerd"], at("gvisor"));
   const containerd = objectOrEmpty(gvisor.containerd, at("gvisor.containerd"));
   onlyKeys(containerd, ["runtimeName", "runscConfigPath"], at("gvisor.containerd"));
@@ -244,24 +228,56 @@ export function buildEksNodeGroupPlan(input: EksNodeGroupInput, root = "args"): 
     at("gvisor.runsc.platform"),
     '"kvm" needs /dev/kvm, and nested virtualization is not available to EKS managed node groups; leave it unset (systrap, the default)',
   );
+  return host;
+}
 
+/**
+ * Validates a gVisor node group and derives everything that must agree:
+ * the containerd handler, the runsc.toml path, the node label and taint, and
+ * the RuntimeClass. Throws PlanValidationError naming the property under `root`.
+ */
+export function buildEksNodeGroupPlan(input: EksNodeGroupInput, root = "args"): EksNodeGroupPlan {
+  const at = (p: string) => joinPath(root, p);
+  const archOf = (): Arch => (input.arch === undefined ? "x86_64" : parseArch(input.arch, at("arch")));
+  // Independent checks, each reported (and each skipped while a value it
+  // needs is not known yet, such as the version of a cluster made in the
+  // same program) on its own.
+  const [kubernetesVersion, arch, instanceTypes, capacityType, scaling, diskSize, metadataHopLimit, host, userLabels, userTaints, rcInput] = collect(
+    () => parseKubernetesVersion(input.kubernetesVersion, at("kubernetesVersion")),
+    archOf,
+    () => parseInstanceTypes(input.instanceTypes, archOf(), input.arch !== undefined, at("instanceTypes")),
+    () => {
+      const capacityTypes = Object.values(EksCapacityType) as string[];
+      const capacityType = (input.capacityType ?? EksCapacityType.OnDemand) as EksCapacityType;
+      check(capacityTypes.includes(capacityType), at("capacityType"), `must be one of ${capacityTypes.map((c) => `"${c}"`).join(", ")}, got ${show(input.capacityType)}`);
+      return capacityType;
+    },
+    () => parseScaling(input.scaling, at("scaling")),
+    () => (input.diskSize === undefined ? DEFAULT_DISK_SIZE : integer(input.diskSize, 20, 16384, at("diskSize"))),
+    () => (input.metadataHopLimit === undefined ? 1 : integer(input.metadataHopLimit, 1, 64, at("metadataHopLimit"))),
+    // gVisor on the nodes: containerd only (EKS nodes have no Docker).
+    () => nodeHostPlan(input.gvisor, archOf(), at),
+    () => (input.labels === undefined ? {} : parseLabels(input.labels, at("labels"))),
+    () => (input.taints === undefined ? [] : parseTaints(input.taints, at("taints"))),
+    () => {
+      const rc = objectOrEmpty(input.runtimeClass, at("runtimeClass"));
+      onlyKeys(rc, ["name", "handler", "overhead"], at("runtimeClass"));
+      return rc;
+    },
+  );
   const handler = host.containerd.runtimeName;
   const gvisorScheduling = gvisorNodeScheduling(handler);
-  const userLabels = input.labels === undefined ? {} : parseLabels(input.labels, at("labels"));
   check(
     !(GVISOR_NODE_LABEL in userLabels),
     `${at("labels")}[${show(GVISOR_NODE_LABEL)}]`,
     `is set by the node group itself (to the handler ${show(handler)}), and only once gVisor is ready on the node; remove it`,
   );
-  const userTaints = input.taints === undefined ? [] : parseTaints(input.taints, at("taints"));
   userTaints.forEach((t, i) =>
     check(t.key !== GVISOR_NODE_LABEL, `${at("taints")}[${i}].key`, "is the gVisor taint the node group sets itself; remove it"),
   );
   const nodeLabels = { ...gvisorScheduling.labels, ...userLabels };
   const nodeTaints = [...gvisorScheduling.taints, ...userTaints];
 
-  const rcInput = objectOrEmpty(input.runtimeClass, at("runtimeClass"));
-  onlyKeys(rcInput, ["name", "handler", "overhead"], at("runtimeClass"));
   const containerdConfigVersion = containerdConfigVersionFor(kubernetesVersion);
   const containerdConfig = nodeContainerdConfig(host, containerdConfigVersion);
   const rcHandler = rcInput.handler === undefined ? handler : requireDnsLabel(rcInput.handler, at("runtimeClass.handler"));

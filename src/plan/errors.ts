@@ -45,17 +45,37 @@ export function throwAll(errors: readonly PlanValidationError[]): void {
 }
 
 /**
+ * A check read an input whose value is not known yet (at preview, an Output of
+ * a resource not created yet). Not a bad input: the check cannot decide now,
+ * and runs again once the value is known. The component layer raises it from
+ * reads of such values; plan functions only let it pass.
+ */
+export class UnknownInputError extends Error {
+  constructor(readonly property: string) {
+    super(`${property} is not known yet`);
+    this.name = "UnknownInputError";
+  }
+}
+
+/**
  * Runs independent checks and reports every bad input among them at once.
  * Returns each check's result in order. Checks that depend on another's result
  * belong after the `collect` that produces it: they run once it passed.
- * Any error other than a validation error is thrown as it is.
+ * A check that reads a value not known yet is skipped: the others still
+ * report their bad inputs, and with none, the UnknownInputError goes on.
+ * Any other error is thrown as it is.
  */
 export function collect<T extends readonly unknown[]>(...checks: { [K in keyof T]: () => T[K] }): T {
   const errors: PlanValidationError[] = [];
+  let unknown: UnknownInputError | undefined;
   const results = checks.map((run) => {
     try {
       return run();
     } catch (err) {
+      if (err instanceof UnknownInputError) {
+        unknown ??= err;
+        return undefined;
+      }
       const found = validationErrorsOf(err);
       if (found.length === 0) throw err;
       errors.push(...found);
@@ -63,6 +83,7 @@ export function collect<T extends readonly unknown[]>(...checks: { [K in keyof T
     }
   });
   throwAll(errors);
+  if (unknown !== undefined) throw unknown;
   return results as unknown as T;
 }
 

@@ -1,6 +1,6 @@
 import { Arch, GvisorArch, gvisorArch, parseArch } from "./arch";
 import { DockerRuntimeEntry, containerdRuntimeBlock, dockerRuntimeEntry, runscToml } from "./engines";
-import { check, joinPath, show } from "./errors";
+import { check, collect, joinPath, show } from "./errors";
 import { MAX_DOWNLOAD_BYTES, ResolvedRelease, Sha512Pins, parseSha512Pins, resolveRelease } from "./release";
 import { RunscFlag, RunscOptions, runscFlags } from "./runsc-options";
 import { optionalBoolean, requireAbsolutePath, requireLine } from "./text";
@@ -128,41 +128,25 @@ export function buildHostPlan(input: HostPlanInput, root = ""): HostPlan {
   const at = (p: string) => joinPath(root, p);
   onlyKeys(input, ["version", "mirror", "sha512", "arch", "installDir", "runsc", "docker", "containerd", "verify"], root || "args");
 
-  const release = resolveRelease(input, { version: at("version"), mirror: at("mirror") });
+  // Independent checks, each reported (and each skipped while a value it
+  // needs is not known yet) on its own.
+  const [release, arch, installDir, flags, docker, containerd, verify] = collect(
+    () => resolveRelease(input, { version: at("version"), mirror: at("mirror") }),
+    () => (input.arch === undefined ? undefined : parseArch(input.arch, at("arch"))),
+    () => (input.installDir === undefined ? DEFAULT_INSTALL_DIR : requireAbsolutePath(input.installDir, at("installDir"))),
+    () => runscFlags(input.runsc, at("runsc")),
+    () => dockerOptions(input.docker, at),
+    () => containerdOptions(input.containerd, at),
+    () => verifyOptions(input.verify, at),
+  );
   const sha512Pins = parseSha512Pins(input.sha512, at("sha512"), release);
-  const arch = input.arch === undefined ? undefined : parseArch(input.arch, at("arch"));
-  const installDir = input.installDir === undefined ? DEFAULT_INSTALL_DIR : requireAbsolutePath(input.installDir, at("installDir"));
   const runscPath = installDir === "/" ? "/runsc" : `${installDir}/runsc`;
-  const flags = runscFlags(input.runsc, at("runsc"));
-
-  const docker = objectOrEmpty(input.docker, at("docker"));
-  onlyKeys(docker, ["enabled", "runtimeName", "defaultRuntime", "configPath"], at("docker"));
-  const dockerRuntime = requireLine(docker.runtimeName ?? "runsc", at("docker.runtimeName"));
-  check(
-    DOCKER_RUNTIME_NAME.test(dockerRuntime),
-    at("docker.runtimeName"),
-    `must be letters, digits, '.', '_' or '-' (at most 63, starting with a letter or digit), got ${show(dockerRuntime)}`,
-  );
-  check(!["runc", "io.containerd.runc.v2"].includes(dockerRuntime), at("docker.runtimeName"), `${show(dockerRuntime)} is Docker's built-in runtime; pick another name`);
-
-  const containerd = objectOrEmpty(input.containerd, at("containerd"));
-  onlyKeys(containerd, ["enabled", "runtimeName", "configPath", "runscConfigPath"], at("containerd"));
-  const handler = requireLine(containerd.runtimeName ?? "runsc", at("containerd.runtimeName"));
-  check(
-    DNS_LABEL.test(handler),
-    at("containerd.runtimeName"),
-    `must be a DNS label (lowercase letters, digits, '-', at most 63) so a RuntimeClass can name it, got ${show(handler)}`,
-  );
-  check(handler !== "runc", at("containerd.runtimeName"), '"runc" is containerd\'s default runtime; pick another name');
-  const runscConfigPath = requireAbsolutePath(containerd.runscConfigPath ?? "/etc/containerd/runsc.toml", at("containerd.runscConfigPath"));
-
-  const verify = objectOrEmpty(input.verify, at("verify"));
-  onlyKeys(verify, ["image", "enforce"], at("verify"));
-  const image = requireLine(verify.image ?? DEFAULT_VERIFY_IMAGE, at("verify.image"));
-  check(IMAGE_REF.test(image), at("verify.image"), `is not a valid image reference (e.g. "busybox:1.36.1" or "registry.example.com/team/busybox@sha256:…"), got ${show(image)}`);
-
-  const dockerEnabled = optionalBoolean(docker.enabled, at("docker.enabled")) ?? true;
-  const containerdEnabled = optionalBoolean(containerd.enabled, at("containerd.enabled")) ?? false;
+  const dockerEnabled = docker.enabled;
+  const containerdEnabled = containerd.enabled;
+  const dockerRuntime = docker.runtimeName;
+  const handler = containerd.runtimeName;
+  const runscConfigPath = containerd.runscConfigPath;
+  const image = verify.image;
   check(dockerEnabled || containerdEnabled, root || "args", "enables neither docker nor containerd: gVisor would be installed but no container engine could use it");
 
   const platform = flags.find((f) => f.name === "platform")?.value;
@@ -180,19 +164,66 @@ export function buildHostPlan(input: HostPlanInput, root = ""): HostPlan {
     docker: {
       enabled: dockerEnabled,
       runtimeName: dockerRuntime,
-      defaultRuntime: optionalBoolean(docker.defaultRuntime, at("docker.defaultRuntime")) ?? false,
-      configPath: requireAbsolutePath(docker.configPath ?? "/etc/docker/daemon.json", at("docker.configPath")),
+      defaultRuntime: docker.defaultRuntime,
+      configPath: docker.configPath,
       runtimeEntry: dockerRuntimeEntry(runscPath, flags),
     },
     containerd: {
       enabled: containerdEnabled,
       runtimeName: handler,
-      configPath: requireAbsolutePath(containerd.configPath ?? "/etc/containerd/config.toml", at("containerd.configPath")),
+      configPath: containerd.configPath,
       runscConfigPath,
       blockV2: containerdRuntimeBlock(2, handler, runscConfigPath),
       blockV3: containerdRuntimeBlock(3, handler, runscConfigPath),
       runscToml: runscToml(runscPath, flags),
     },
-    verify: { image, enforce: optionalBoolean(verify.enforce, at("verify.enforce")) ?? true },
+    verify: { image, enforce: verify.enforce },
   };
+}
+
+/** The Docker settings, checked and defaulted. */
+function dockerOptions(value: DockerOptions | undefined, at: (p: string) => string) {
+  const docker = objectOrEmpty(value, at("docker"));
+  onlyKeys(docker, ["enabled", "runtimeName", "defaultRuntime", "configPath"], at("docker"));
+  const runtimeName = requireLine(docker.runtimeName ?? "runsc", at("docker.runtimeName"));
+  check(
+    DOCKER_RUNTIME_NAME.test(runtimeName),
+    at("docker.runtimeName"),
+    `must be letters, digits, '.', '_' or '-' (at most 63, starting with a letter or digit), got ${show(runtimeName)}`,
+  );
+  check(!["runc", "io.containerd.runc.v2"].includes(runtimeName), at("docker.runtimeName"), `${show(runtimeName)} is Docker's built-in runtime; pick another name`);
+  return {
+    enabled: optionalBoolean(docker.enabled, at("docker.enabled")) ?? true,
+    runtimeName,
+    defaultRuntime: optionalBoolean(docker.defaultRuntime, at("docker.defaultRuntime")) ?? false,
+    configPath: requireAbsolutePath(docker.configPath ?? "/etc/docker/daemon.json", at("docker.configPath")),
+  };
+}
+
+/** The containerd settings, checked and defaulted. */
+function containerdOptions(value: ContainerdOptions | undefined, at: (p: string) => string) {
+  const containerd = objectOrEmpty(value, at("containerd"));
+  onlyKeys(containerd, ["enabled", "runtimeName", "configPath", "runscConfigPath"], at("containerd"));
+  const runtimeName = requireLine(containerd.runtimeName ?? "runsc", at("containerd.runtimeName"));
+  check(
+    DNS_LABEL.test(runtimeName),
+    at("containerd.runtimeName"),
+    `must be a DNS label (lowercase letters, digits, '-', at most 63) so a RuntimeClass can name it, got ${show(runtimeName)}`,
+  );
+  check(runtimeName !== "runc", at("containerd.runtimeName"), '"runc" is containerd\'s default runtime; pick another name');
+  return {
+    enabled: optionalBoolean(containerd.enabled, at("containerd.enabled")) ?? false,
+    runtimeName,
+    runscConfigPath: requireAbsolutePath(containerd.runscConfigPath ?? "/etc/containerd/runsc.toml", at("containerd.runscConfigPath")),
+    configPath: requireAbsolutePath(containerd.configPath ?? "/etc/containerd/config.toml", at("containerd.configPath")),
+  };
+}
+
+/** The verification settings, checked and defaulted. */
+function verifyOptions(value: VerifyOptions | undefined, at: (p: string) => string) {
+  const verify = objectOrEmpty(value, at("verify"));
+  onlyKeys(verify, ["image", "enforce"], at("verify"));
+  const image = requireLine(verify.image ?? DEFAULT_VERIFY_IMAGE, at("verify.image"));
+  check(IMAGE_REF.test(image), at("verify.image"), `is not a valid image reference (e.g. "busybox:1.36.1" or "registry.example.com/team/busybox@sha256:…"), got ${show(image)}`);
+  return { image, enforce: optionalBoolean(verify.enforce, at("verify.enforce")) ?? true };
 }

@@ -1,4 +1,4 @@
-import { check, joinPath, show } from "./errors";
+import { check, collect, joinPath, show } from "./errors";
 import { DEFAULT_VERIFY_IMAGE } from "./host-plan";
 import { requireLine, requireWord } from "./text";
 
@@ -372,11 +372,17 @@ export function buildRuntimeClassPlan(input: RuntimeClassInput, root = ""): Runt
     };
   }
 
-  const name = requireDnsSubdomain(input.name ?? DEFAULT_RUNTIME_CLASS_NAME, at("name"));
-  const handler = requireDnsLabel(input.handler ?? DEFAULT_RUNTIME_HANDLER, at("handler"));
-  check(handler !== "runc", at("handler"), '"runc" is the default, unsandboxed runtime; a gVisor RuntimeClass must name the runsc handler');
-  const overhead = parseOverhead(input.overhead, at("overhead"));
-  const labels = input.labels === undefined ? undefined : parseLabels(input.labels, at("labels"));
+  // Independent checks, each reported (and each skipped while its value is not known yet) on its own.
+  const [name, handler, overhead, labels] = collect(
+    () => requireDnsSubdomain(input.name ?? DEFAULT_RUNTIME_CLASS_NAME, at("name")),
+    () => {
+      const handler = requireDnsLabel(input.handler ?? DEFAULT_RUNTIME_HANDLER, at("handler"));
+      check(handler !== "runc", at("handler"), '"runc" is the default, unsandboxed runtime; a gVisor RuntimeClass must name the runsc handler');
+      return handler;
+    },
+    () => parseOverhead(input.overhead, at("overhead")),
+    () => (input.labels === undefined ? undefined : parseLabels(input.labels, at("labels"))),
+  );
 
   let nodeLabels: { [key: string]: string };
   let nodeTaints: NodeTaint[];
@@ -500,9 +506,11 @@ export const SMOKE_TEST_TRIGGER_ANNOTATION = "sandbox.pulumi-gvisor.io/smoke-tes
  * fresh Job instead of waiting on the failed one.
  */
 export function smokeTestJob(parts: { runtimeClassName: string; image?: string; namespace?: string; trigger?: string }, root = "") {
-  const image = requireWord(parts.image ?? DEFAULT_VERIFY_IMAGE, joinPath(root, "smokeTestImage"));
-  const namespace = requireDnsLabel(parts.namespace ?? "default", joinPath(root, "smokeTestNamespace"));
-  const trigger = parts.trigger === undefined ? undefined : requireLine(parts.trigger, joinPath(root, "smokeTestTrigger"));
+  const [image, namespace, trigger] = collect(
+    () => requireWord(parts.image ?? DEFAULT_VERIFY_IMAGE, joinPath(root, "smokeTestImage")),
+    () => requireDnsLabel(parts.namespace ?? "default", joinPath(root, "smokeTestNamespace")),
+    () => (parts.trigger === undefined ? undefined : requireLine(parts.trigger, joinPath(root, "smokeTestTrigger"))),
+  );
   const labels = { "app.kubernetes.io/name": "gvisor-smoke-test", "app.kubernetes.io/managed-by": "pulumi-gvisor" };
   return {
     apiVersion: "batch/v1",

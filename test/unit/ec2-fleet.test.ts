@@ -1,9 +1,11 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { Ec2Fleet } from "../../src/components/ec2-fleet";
 import { Ec2FleetArgs } from "../../src/components/ec2-host-args";
 import { Ec2WorldOptions, GENERATED_KEY, GENERATED_PUBLIC_KEY, amiFor, useEc2Mocks } from "./support/ec2-mocks";
 import { flush, settle, valueOf } from "./support/mocks";
+import { expectReasonNamesPath } from "./support/input-errors";
 
 const ME = "203.0.113.4/32";
 const SSH_SIG = "4dabf18193072939515e22adb298388d";
@@ -35,6 +37,7 @@ function refusal(args: Ec2FleetArgs): pulumi.InputPropertyError {
     new Ec2Fleet("bad", args);
   } catch (err) {
     expect(err).toBeInstanceOf(pulumi.InputPropertyError);
+    expectReasonNamesPath(err);
     expect(world.registered).toEqual([]);
     return err as pulumi.InputPropertyError;
   }
@@ -191,5 +194,29 @@ describe("Ec2Fleet", () => {
     const e = refusal(args);
     expect(e.propertyPath).toBe(property);
     expect(e.reason).toMatch(reason);
+  });
+});
+
+describe("Ec2Fleet: validation at preview while other inputs are unknown", () => {
+  it("refuses every bad member at construction although the shared subnet is an Output not known yet", async () => {
+    const world = useEc2Mocks({ preview: true });
+    const subnetId = new aws.ec2.Subnet("app", { vpcId: "vpc-0e0e0e0e0e0e0e0e0", cidrBlock: "10.20.1.0/24" }).id;
+    let err: any;
+    try {
+      new Ec2Fleet("bad", {
+        sshAllowedCidrs: [ME],
+        subnetId,
+        hosts: [{ name: "a", installDir: "bin" }, { name: "b" }, { name: "c", runsc: { platform: "kvm" } }],
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(pulumi.InputPropertiesError.isInstance(err)).toBe(true);
+    expect(err.errors).toEqual([
+      { propertyPath: "args.hosts[0].installDir", reason: expect.stringMatching(/^args\.hosts\[0\]\.installDir: must be an absolute path, got "bin"/) },
+      { propertyPath: "args.hosts[2].runsc.platform", reason: expect.stringMatching(/^args\.hosts\[2\]\.runsc\.platform: "kvm" needs \/dev\/kvm/) },
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(world.registered.map((r) => r.type)).toEqual(["aws:ec2/subnet:Subnet"]);
   });
 });

@@ -1,3 +1,4 @@
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { Ec2Host, ec2HostNetwork, ec2HostPlanOutput } from "../../src/components/ec2-host";
@@ -16,6 +17,7 @@ import {
   useEc2Mocks,
 } from "./support/ec2-mocks";
 import { flush, settle, valueOf } from "./support/mocks";
+import { expectReasonNamesPath } from "./support/input-errors";
 
 const ME = "203.0.113.4/32";
 const SSH_SIG = "4dabf18193072939515e22adb298388d";
@@ -47,6 +49,7 @@ function refusal(args: Ec2HostArgs): pulumi.InputPropertyError {
     new Ec2Host("bad", args);
   } catch (err) {
     expect(err).toBeInstanceOf(pulumi.InputPropertyError);
+    expectReasonNamesPath(err);
     expect(world.registered).toEqual([]); // validated before anything registers
     return err as pulumi.InputPropertyError;
   }
@@ -161,7 +164,7 @@ describe("Ec2Host: network and SSH exposure", () => {
     }
     const missing = refusal({});
     expect(missing.propertyPath).toBe("args.sshAllowedCidrs");
-    expect(missing.reason).toMatch(/^is required/);
+    expect(missing.reason).toMatch(/^args\.sshAllowedCidrs: is required/);
   });
 
   it("opens SSH to the world only with the explicit opt-in", async () => {
@@ -382,7 +385,7 @@ describe("Ec2Host: bad input", () => {
   it.each<[Partial<Ec2HostArgs>, string, RegExp]>([
     [{ instanceType: "t3" }, "args.instanceType", /is not an EC2 instance type name/],
     [{ instanceType: "mac2.metal" }, "args.instanceType", /Mac instance/],
-    [{ arch: "riscv64" }, "args.arch", /must be "x86_64" or "arm64"/],
+    [{ arch: "riscv64" as never }, "args.arch", /^args\.arch: must be "x86_64" or "arm64"/],
     [{ os: "windows" as never }, "args.os", /must be one of "ubuntu-24.04", "al2023"/],
     [{ amiId: "ubuntu" }, "args.amiId", /must be an id like "ami-/],
     [{ sshAllowedCidrs: ["203.0.113.4/24"] }, "args.sshAllowedCidrs[0]", /host bits set: write the network address "203\.0\.113\.0\/24"/],
@@ -400,5 +403,90 @@ describe("Ec2Host: bad input", () => {
     const e = refusal({ sshAllowedCidrs: [ME], ...extra });
     expect(e.propertyPath).toBe(property);
     expect(e.reason).toMatch(reason);
+  });
+});
+
+describe("Ec2Host: validation at preview while other inputs are unknown", () => {
+  /** A subnet made in the same program: its id is unknown in a preview. */
+  function previewWithNewSubnet() {
+    const world = useEc2Mocks({ preview: true });
+    const subnet = new aws.ec2.Subnet("app", { vpcId: SUBNET_VPC.id, cidrBlock: "10.20.1.0/24" });
+    return { world, subnetId: subnet.id };
+  }
+
+  /** The error a construction raised, or undefined. */
+  const raised = (make: () => unknown): any => {
+    try {
+      make();
+    } catch (err) {
+      return err;
+    }
+    return undefined;
+  };
+
+  it("refuses a bad plain field at construction although the subnet is an unknown Output, naming its path in the reason", async () => {
+    const cases: [Partial<Ec2HostArgs>, string, RegExp][] = [
+      [{ installDir: "bin" }, "args.installDir", /^args\.installDir: must be an absolute path, got "bin"/],
+      [{ runsc: { platform: "kvm" } }, "args.runsc.platform", /^args\.runsc\.platform: "kvm" needs \/dev\/kvm/],
+      [{ runsc: { network: "bridge" as never } }, "args.runsc.network", /^args\.runsc\.network: /],
+      [{ rootVolumeSize: 4 }, "args.rootVolumeSize", /^args\.rootVolumeSize: must be a whole number of GiB/],
+      [{ vpcId: "vpc-nope" }, "args.vpcId", /^args\.vpcId: must be an id like "vpc-/],
+      [{ tags: { "aws:owner": "me" } }, 'args.tags["aws:owner"]', /reserved for AWS/],
+      [{ instanceType: "m7g.large", arch: "x86_64" }, "args.instanceType", /^args\.instanceType: does not match args\.arch/],
+    ];
+    for (const [extra, path, reason] of cases) {
+      const { world, subnetId } = previewWithNewSubnet();
+      const err = raised(() => new Ec2Host("bad", { sshAllowedCidrs: [ME], subnetId, ...extra }));
+      expect(err, path).toBeInstanceOf(pulumi.InputPropertyError);
+      expect(err.propertyPath, path).toBe(path);
+      expect(err.reason, path).toMatch(reason);
+      expect(err.message, path).toBe(err.reason);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      // Only the subnet registered: the Ec2Host was refused before super().
+      expect(world.registered.map((r) => r.type)).toEqual(["aws:ec2/subnet:Subnet"]);
+    }
+  });
+
+  it("reports every bad field at once, and still waits for the subnet to judge the subnet", async () => {
+    const { subnetId } = previewWithNewSubnet();
+    const err = raised(() => new Ec2Host("bad", { sshAllowedCidrs: [ME], subnetId, installDir: "bin", rootVolumeSize: 4 }));
+    expect(pulumi.InputPropertiesError.isInstance(err)).toBe(true);
+    expect(err.errors.map((e: any) => e.propertyPath)).toEqual(["args.rootVolumeSize", "args.installDir"]);
+    expect(err.errors.map((e: any) => e.reason)).toEqual([expect.stringMatching(/^args\.rootVolumeSize: /), expect.stringMatching(/^args\.installDir: /)]);
+    // vpcId with a subnet is fine even while the subnet is unknown: no check that needs the subnet runs early.
+    let ok: Ec2Host | undefined;
+    expect(raised(() => (ok = new Ec2Host("ok", { sshAllowedCidrs: [ME], subnetId, vpcId: SUBNET_VPC.id })))).toBeUndefined();
+    await flush(ok!);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  });
+
+  it("previews a good host on a new subnet: nothing is refused, every resource is planned", async () => {
+    const { world, subnetId } = previewWithNewSubnet();
+    const host = new Ec2Host("web", { sshAllowedCidrs: [ME], subnetId, vpcId: SUBNET_VPC.id, installDir: "/opt/gvisor/bin" }, { transformations: world.transformations });
+    await flush(host);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(world.byType("command:remote:Command").map((c) => c.name)).toEqual(
+      expect.arrayContaining(["web-lifecycle", "web-engine", "web-install", "web-configure-docker", "web-configure-containerd", "web-verify"]),
+    );
+    expect(world.one("aws:ec2/instance:Instance")).toBeDefined();
+    expect((await settle(host.verification)).known).toBe(false);
+  });
+
+  it("refuses, in the preview, a bad value that is an Output known there, while the subnet stays unknown", async () => {
+    const { subnetId } = previewWithNewSubnet();
+    const settled = (args: Ec2HostArgs) =>
+      settle(ec2HostPlanOutput("late", args)).then(
+        (s) => ({ known: s.known, err: undefined as any }),
+        (err: unknown) => ({ known: false, err: err as any }),
+      );
+    const a = await settled({ sshAllowedCidrs: [ME], subnetId, installDir: pulumi.output("bin") });
+    expect(a.err).toBeInstanceOf(pulumi.InputPropertyError);
+    expect(a.err.propertyPath).toBe("args.installDir");
+    expect(a.err.reason).toMatch(/^args\.installDir: must be an absolute path, got "bin"/);
+    const b = await settled({ sshAllowedCidrs: [ME], subnetId, runsc: pulumi.output({ platform: "kvm" as const }) });
+    expect(b.err?.propertyPath).toBe("args.runsc.platform");
+    // Valid: no error, and the plan waits for the subnet (unknown in the preview).
+    const c = await settled({ sshAllowedCidrs: [ME], subnetId, installDir: pulumi.output("/opt/bin") });
+    expect(c).toEqual({ known: false, err: undefined });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { PlanValidationError, PlanValidationErrors, check, collect, throwAll, validationErrorsOf } from "../../src/plan/errors";
+import { PlanValidationError, PlanValidationErrors, UnknownInputError, check, collect, throwAll, validationErrorsOf } from "../../src/plan/errors";
 
 const bad = (path: string, reason: string) => () => check(false, path, reason);
 
@@ -41,6 +41,18 @@ describe("collect: independent checks, every bad input at once", () => {
       throw new TypeError("boom");
     };
     expect(() => collect(bad("a", "no"), boom)).toThrow(TypeError);
+  });
+
+  it("skips a check that reads a value not known yet, still reporting the others' bad inputs", () => {
+    const unknown = () => {
+      throw new UnknownInputError("args.subnetId");
+    };
+    let ran = 0;
+    expect(() => collect(unknown, bad("installDir", "must be absolute"), () => ran++)).toThrow("installDir: must be absolute");
+    expect(ran).toBe(1);
+    // With no bad input, the unknown value goes on: the caller cannot finish the plan yet.
+    expect(() => collect(unknown, () => 1)).toThrow(UnknownInputError);
+    expect(() => collect(() => collect(unknown), bad("a", "x"))).toThrow("a: x");
   });
 
   it("throwAll throws nothing for no errors", () => {

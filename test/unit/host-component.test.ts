@@ -7,7 +7,8 @@ import { buildHostPlan } from "../../src/plan/host-plan";
 import { stepBundle } from "../../src/scripts/bundle";
 import { STEP_COMMAND } from "../../src/scripts/invocation";
 import { changedLines, lineDiff } from "../support/line-diff";
-import { Registered, flush, settle, useMocks, valueOf } from "./support/mocks";
+import { Registered, flush, madeInThisProgram, settle, useMocks, valueOf } from "./support/mocks";
+import { expectReasonNamesPath } from "./support/input-errors";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWtleQ==\n-----END OPENSSH PRIVATE KEY-----";
 // A real ed25519 key blob: uint32 length 11, "ssh-ed25519", uint32 32, 32 key bytes.
@@ -252,6 +253,7 @@ describe("Host component", () => {
         expect.unreachable(`accepted ${path}`);
       } catch (err) {
         expect(err).toBeInstanceOf(pulumi.InputPropertyError);
+        expectReasonNamesPath(err);
         expect((err as pulumi.InputPropertyError).propertyPath).toBe(path);
         expect((err as pulumi.InputPropertyError).reason).toMatch(reason);
       }
@@ -266,7 +268,7 @@ describe("Host component", () => {
 
   it("validates inputs that arrive as Outputs once they resolve", async () => {
     useMocks(false);
-    const plan = planOutput({ version: pulumi.output("release-20261020.0") }, (resolved) => buildHostPlan(setupPlanInput(resolved), "args"));
+    const plan = planOutput({ version: pulumi.output("release-20261020.0") }, setupPlanInput, (input) => buildHostPlan(input, "args"));
     const failure = await valueOf(plan).then(
       () => undefined,
       (err: unknown) => err,
@@ -274,5 +276,62 @@ describe("Host component", () => {
     expect(failure).toBeInstanceOf(pulumi.InputPropertyError);
     expect((failure as pulumi.InputPropertyError).propertyPath).toBe("args.version");
     expect((failure as pulumi.InputPropertyError).reason).toMatch(/git tag name/);
+  });
+});
+
+describe("Host: validation at preview while other inputs are unknown", () => {
+  const raised = (make: () => unknown): any => {
+    try {
+      make();
+    } catch (err) {
+      return err;
+    }
+    return undefined;
+  };
+
+  it("refuses a bad plain field at construction although the mirror is an Output not known yet, naming its path in the reason", async () => {
+    const cases: [Partial<HostArgs>, string, RegExp][] = [
+      [{ installDir: "bin" }, "args.installDir", /^args\.installDir: must be an absolute path, got "bin"/],
+      [{ runsc: { platform: "bogus" as never } }, "args.runsc.platform", /^args\.runsc\.platform: /],
+      [{ docker: { runtimeName: "runc" } }, "args.docker.runtimeName", /^args\.docker\.runtimeName: "runc" is Docker's built-in runtime/],
+      [{ verify: { image: "Not An Image" } }, "args.verify.image", /^args\.verify\.image: is not a valid image reference/],
+      [{ arch: "sparc" as never }, "args.arch", /^args\.arch: must be "x86_64" or "arm64"/],
+    ];
+    for (const [extra, path, reason] of cases) {
+      const registered = useMocks(true);
+      const mirror = madeInThisProgram("mirror");
+      const err = raised(() => new Host("bad", baseArgs({ mirror, ...extra })));
+      expect(err, path).toBeInstanceOf(pulumi.InputPropertyError);
+      expect(err.propertyPath, path).toBe(path);
+      expect(err.reason, path).toMatch(reason);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(registered.map((r) => r.type), path).toEqual(["test:index:Made"]);
+    }
+  });
+
+  it("leaves the checks that need the unknown value for later, and constructs a good Host", async () => {
+    useMocks(true);
+    const mirror = madeInThisProgram("mirror");
+    // A pin is judged against the release, which needs the mirror: not refused early.
+    const host = new Host("ok", baseArgs({ mirror, installDir: "/opt/gvisor/bin", sha512: { x86_64: "a".repeat(128) } }));
+    await flush(host);
+    expect((await settle(host.stepDigests)).known).toBe(false);
+    // Docker off and containerd not known yet: "enables neither" cannot be judged yet.
+    const host2 = new Host("ok2", baseArgs({ docker: { enabled: false }, containerd: { enabled: madeInThisProgram("flag") as never } }));
+    await flush(host2);
+  });
+
+  it("refuses, in the preview, a bad value that is an Output known there", async () => {
+    useMocks(true);
+    const plan = planOutput({ mirror: madeInThisProgram("mirror"), installDir: pulumi.output("bin") }, setupPlanInput, (input) => buildHostPlan(input, "args"));
+    const err = await settle(plan).then(
+      () => undefined,
+      (e: unknown) => e as any,
+    );
+    expect(err).toBeInstanceOf(pulumi.InputPropertyError);
+    expect(err.propertyPath).toBe("args.installDir");
+    expect(err.reason).toMatch(/^args\.installDir: must be an absolute path/);
+    const good = planOutput({ mirror: madeInThisProgram("mirror2"), installDir: pulumi.output("/opt/bin") }, setupPlanInput, (input) => buildHostPlan(input, "args"));
+    expect((await settle(good)).known).toBe(false);
   });
 });

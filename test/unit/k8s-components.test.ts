@@ -17,7 +17,9 @@ import { planOutput } from "../../src/components/validate";
 import { buildRuntimeClassPlan } from "../../src/plan/kubernetes";
 import { buildEksNodeGroupPlan } from "../../src/plan/eks";
 import { parseMultipart } from "./support/mime";
+import { madeInThisProgram } from "./support/mocks";
 import { unpackShellScript } from "../../src/scripts/node-user-data";
+import { expectReasonNamesPath } from "./support/input-errors";
 
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: s3cr3t-token}}]\n";
 const RC_TYPE = "kubernetes:node.k8s.io/v1:RuntimeClass";
@@ -172,6 +174,7 @@ describe("RuntimeClass component", () => {
     for (const [args, path, reason] of cases) {
       const err = thrown(() => new RuntimeClass("bad", args));
       expect(err, path).toBeInstanceOf(pulumi.InputPropertyError);
+      expectReasonNamesPath(err);
       expect((err as pulumi.InputPropertyError).propertyPath).toBe(path);
       expect((err as pulumi.InputPropertyError).reason).toMatch(reason);
     }
@@ -180,9 +183,9 @@ describe("RuntimeClass component", () => {
 
   it("validates Output-valued args once they resolve (the plan Output the component builds from)", async () => {
     recordResources(false);
-    const plan = planOutput({ handler: pulumi.output("Not-A-Label") }, (r) => buildRuntimeClassPlan(runtimeClassPlanInput(r), "args"));
+    const plan = planOutput({ handler: pulumi.output("Not-A-Label") }, runtimeClassPlanInput, (i) => buildRuntimeClassPlan(i, "args"));
     await expect(known(plan)).rejects.toMatchObject({ propertyPath: "args.handler", reason: expect.stringMatching(/DNS label/) });
-    const good = planOutput({ name: pulumi.output("sandboxed") }, (r) => buildRuntimeClassPlan(runtimeClassPlanInput(r), "args"));
+    const good = planOutput({ name: pulumi.output("sandboxed") }, runtimeClassPlanInput, (i) => buildRuntimeClassPlan(i, "args"));
     expect((await known(good)).manifest.metadata.name).toBe("sandboxed");
   });
 });
@@ -357,6 +360,7 @@ describe("EksNodeGroup component", () => {
     for (const [args, opts, path, reason] of cases) {
       const err = thrown(() => new EksNodeGroup("bad", args, opts));
       expect(err, path).toBeInstanceOf(pulumi.InputPropertyError);
+      expectReasonNamesPath(err);
       expect((err as pulumi.InputPropertyError).propertyPath).toBe(path);
       expect((err as pulumi.InputPropertyError).reason).toMatch(reason);
     }
@@ -365,11 +369,11 @@ describe("EksNodeGroup component", () => {
 
   it("validates Output-valued args once they resolve (the plan Output the component builds from)", async () => {
     recordResources(false);
-    const plan = planOutput({ kubernetesVersion: pulumi.output("1.33"), runtimeClass: pulumi.output({ handler: "other" }) }, (r) =>
-      buildEksNodeGroupPlan(eksPlanInput(r), "args"),
+    const plan = planOutput({ kubernetesVersion: pulumi.output("1.33"), runtimeClass: pulumi.output({ handler: "other" }) }, eksPlanInput, (i) =>
+      buildEksNodeGroupPlan(i, "args"),
     );
     await expect(known(plan)).rejects.toMatchObject({ propertyPath: "args.runtimeClass.handler" });
-    const good = planOutput({ kubernetesVersion: pulumi.output("1.32"), arch: pulumi.output("arm64" as const) }, (r) => buildEksNodeGroupPlan(eksPlanInput(r), "args"));
+    const good = planOutput({ kubernetesVersion: pulumi.output("1.32"), arch: pulumi.output("arm64" as const) }, eksPlanInput, (i) => buildEksNodeGroupPlan(i, "args"));
     expect((await known(good)).amiType).toBe("AL2023_ARM_64_STANDARD");
   });
 });
@@ -467,5 +471,58 @@ describe("smoke-test lifecycle", () => {
       propertyPath: "args.smokeTestTrigger",
     });
     await drain();
+  });
+});
+
+describe("validation at preview while other inputs are unknown", () => {
+  const raisedBy = (make: () => unknown): any => {
+    try {
+      make();
+    } catch (err) {
+      return err;
+    }
+    return undefined;
+  };
+
+  it("EksNodeGroup: refuses a bad plain field at construction although the cluster's version is an Output not known yet", async () => {
+    const cases: [Partial<EksNodeGroupArgs>, string, RegExp][] = [
+      [{ gvisor: { runsc: { platform: "kvm" } } }, "args.gvisor.runsc.platform", /^args\.gvisor\.runsc\.platform: "kvm" needs \/dev\/kvm/],
+      [{ gvisor: { version: "latest" } }, "args.gvisor.version", /^args\.gvisor\.version: "latest" moves/],
+      [{ gvisor: { containerd: { runtimeName: "Bad_Name" } } }, "args.gvisor.containerd.runtimeName", /^args\.gvisor\.containerd\.runtimeName: must be a DNS label/],
+      [{ diskSize: 5 }, "args.diskSize", /^args\.diskSize: must be a whole number from 20/],
+      [{ arch: "arm64", instanceTypes: ["m7i.large"] }, "args.instanceTypes[0]", /^args\.instanceTypes\[0\]: "m7i\.large" is an x86_64 type/],
+    ];
+    for (const [extra, path, reason] of cases) {
+      const seen = recordResources(true, clusterOutputs);
+      const kubernetesVersion = madeInThisProgram("cluster-version");
+      const err = raisedBy(() => new EksNodeGroup("bad", eksArgs({ kubernetesVersion, ...extra })));
+      expect(err, path).toBeInstanceOf(pulumi.InputPropertyError);
+      expect(err.propertyPath, path).toBe(path);
+      expect(err.reason, path).toMatch(reason);
+      await drain();
+      expect(seen.map((r) => r.type), path).toEqual(["test:index:Made"]);
+    }
+    // Good args with the version unknown: constructed, nothing refused.
+    recordResources(true, clusterOutputs);
+    const ng = new EksNodeGroup("ok", eksArgs({ kubernetesVersion: madeInThisProgram("v") }));
+    await settled(ng);
+  });
+
+  it("RuntimeClass: refuses a bad handler at construction although the name is an Output not known yet", async () => {
+    const seen = recordResources(true, clusterOutputs);
+    const err = raisedBy(() => new RuntimeClass("bad", { name: madeInThisProgram("class-name"), handler: "Not-A-Label" }));
+    expect(err).toBeInstanceOf(pulumi.InputPropertyError);
+    expect(err.propertyPath).toBe("args.handler");
+    expect(err.reason).toMatch(/^args\.handler: .*DNS label/);
+    await drain();
+    expect(seen.map((r) => r.type)).toEqual(["test:index:Made"]);
+    // The smoke test's namespace, while its trigger is an Output not known yet.
+    recordResources(true, clusterOutputs);
+    const smoke = raisedBy(() => new RuntimeClass("bad", { kubeconfig: KUBECONFIG, smokeTest: true, smokeTestTrigger: madeInThisProgram("t"), smokeTestNamespace: "Bad NS" }));
+    expect(smoke?.propertyPath).toBe("args.smokeTestNamespace");
+    expect(smoke?.reason).toMatch(/^args\.smokeTestNamespace: /);
+    await drain();
+    const late = planOutput({ name: madeInThisProgram("n"), handler: pulumi.output("runc") }, runtimeClassPlanInput, (i) => buildRuntimeClassPlan(i, "args"));
+    await expect(known(late)).rejects.toMatchObject({ propertyPath: "args.handler", reason: expect.stringMatching(/^args\.handler: "runc" is the default/) });
   });
 });

@@ -26,6 +26,17 @@ describe("multi-language schema", () => {
     const platform = schema.types["pulumi-gvisor:index:RunscPlatform"];
     expect(platform.enum.map((e: { value: string }) => e.value)).toEqual(["systrap", "ptrace", "kvm"]);
   });
+
+  it("types arch as the Arch enum on every component that takes or reports one", async () => {
+    const schema = await packageSchema();
+    const arch = "#/types/pulumi-gvisor:index:Arch";
+    expect(schema.types["pulumi-gvisor:index:Arch"].enum.map((e: { value: string }) => e.value)).toEqual(["x86_64", "arm64"]);
+    const resource = (name: string) => schema.resources[`pulumi-gvisor:index:${name}`];
+    for (const name of ["Host", "Ec2Host", "Ec2Fleet", "EksNodeGroup"]) expect(resource(name).inputProperties.arch.$ref, name).toBe(arch);
+    expect(resource("Ec2Host").properties.arch.$ref).toBe(arch);
+    const hostSpec = resource("Ec2Fleet").inputProperties.hosts.items.$ref.replace("#/types/", "");
+    expect(schema.types[hostSpec].properties.arch.$ref).toBe(arch);
+  });
 });
 
 /** One property of the schema, named for the failure message (`Host.inputs.version`, `RunscArgs.platform`). */

@@ -53,3 +53,16 @@ export async function flush(resource: pulumi.Resource): Promise<void> {
   await valueOf(resource.urn);
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
+
+/** A resource made in the same program; its `value` output is unknown in a preview (the mocks return no such output). */
+class Made extends pulumi.CustomResource {
+  declare readonly value: pulumi.Output<string>;
+  constructor(name: string) {
+    super("test:index:Made", name, { value: undefined });
+  }
+}
+
+/** An Output of another resource, unknown in a preview: a mirror, a cluster version, a subnet made alongside. */
+export function madeInThisProgram(name: string): pulumi.Output<string> {
+  return new Made(name).value;
+}
