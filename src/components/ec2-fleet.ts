@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { shareLookups } from "./lookups";
 import * as tls from "@pulumi/tls";
 import { Arch } from "../plan/arch";
 import { checkFleetHosts, mergeTags } from "../plan/ec2";
@@ -150,6 +151,7 @@ export class Ec2Fleet extends pulumi.ComponentResource {
 
     const members: { [name: string]: Ec2Host } = {};
     fleetMembers.set(this, members);
+    shareLookups(this);
     hosts.forEach((spec, i) => {
       // No dependsOn between members: each host's chain is its own.
       const merged = withPropertyRoot(memberArgs(shared, spec, fleetKey), `args.hosts[${i}]`);

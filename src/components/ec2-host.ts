@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { SharedLookups, lookupsFor } from "./lookups";
 import * as tls from "@pulumi/tls";
 import { Arch } from "../plan/arch";
 import { Ec2HostPlan, Ec2HostPlanInput, buildEc2HostPlan, pickDefaultSubnet, resolveArchAndType } from "../plan/ec2";
@@ -107,25 +108,34 @@ export function ec2HostNetwork(
   args: Ec2HostArgs,
   ec2: pulumi.Output<Ec2HostPlan>,
   root: string,
-  opts: pulumi.InvokeOutputOptions,
+  lookups: SharedLookups,
 ): { subnetId: pulumi.Output<string>; vpcId: pulumi.Output<string>; vpcCidr?: pulumi.Output<string> } {
   const wantVpcCidr = args.proxy !== undefined && args.sshAllowedCidrs === undefined;
+  const vpcCidrOf = (vpcId: pulumi.Input<string>) =>
+    lookups.once(pulumi.interpolate`vpc-cidr:${vpcId}`, (opts) => aws.ec2.getVpcOutput({ id: vpcId }, opts).cidrBlock);
   if (args.subnetId !== undefined) {
     const subnetId = pulumi.output(args.subnetId);
-    const vpcId = args.vpcId !== undefined ? pulumi.output(args.vpcId) : aws.ec2.getSubnetOutput({ id: subnetId }, opts).vpcId;
-    return { subnetId, vpcId, vpcCidr: wantVpcCidr ? aws.ec2.getVpcOutput({ id: vpcId }, opts).cidrBlock : undefined };
+    const vpcId =
+      args.vpcId !== undefined
+        ? pulumi.output(args.vpcId)
+        : lookups.once(pulumi.interpolate`subnet-vpc:${subnetId}`, (opts) => aws.ec2.getSubnetOutput({ id: subnetId }, opts).vpcId);
+    return { subnetId, vpcId, vpcCidr: wantVpcCidr ? vpcCidrOf(vpcId) : undefined };
   }
-  const vpc = aws.ec2.getVpcOutput({ default: true }, opts);
-  const filters = pulumi.all([vpc.id, ec2]).apply(([id, p]) => [
-    { name: "vpc-id", values: [id] },
-    { name: "default-for-az", values: ["true"] },
-    ...(p.availabilityZone ? [{ name: "availability-zone", values: [p.availabilityZone] }] : []),
-  ]);
-  const subnets = aws.ec2.getSubnetsOutput({ filters }, opts);
+  const vpc = lookups.once("default-vpc", (opts) => aws.ec2.getVpcOutput({ default: true }, opts));
+  const vpcId = vpc.apply((v) => v.id);
+  const zone = ec2.apply((p) => p.availabilityZone ?? "");
+  const ids = lookups.once(pulumi.interpolate`default-subnets:${vpcId}:${zone}`, (opts) => {
+    const filters = pulumi.all([vpcId, zone]).apply(([id, az]) => [
+      { name: "vpc-id", values: [id] },
+      { name: "default-for-az", values: ["true"] },
+      ...(az ? [{ name: "availability-zone", values: [az] }] : []),
+    ]);
+    return aws.ec2.getSubnetsOutput({ filters }, opts).ids;
+  });
   const subnetId = pulumi
-    .all([subnets.ids, vpc.id, ec2])
+    .all([ids, vpcId, ec2])
     .apply(([ids, id, p]) => asInputError(() => pickDefaultSubnet(ids, id, p.availabilityZone, `${root}.subnetId`)));
-  return { subnetId, vpcId: vpc.id, vpcCidr: wantVpcCidr ? vpc.cidrBlock : undefined };
+  return { subnetId, vpcId, vpcCidr: wantVpcCidr ? vpc.apply((v) => v.cidrBlock) : undefined };
 }
 
 /**
@@ -250,7 +260,9 @@ export class Ec2Host extends pulumi.ComponentResource {
     const tagged = (suffix: string) => tags.apply((t) => ({ ...t, Name: `${t.Name}-${suffix}` }));
     const parent = { parent: this };
 
-    const { subnetId, vpcId, vpcCidr } = ec2HostNetwork(args, ec2, root, parent);
+    // Fleet members share their lookups: one AWS call per question, not per host.
+    const lookups = lookupsFor(opts?.parent, this);
+    const { subnetId, vpcId, vpcCidr } = ec2HostNetwork(args, ec2, root, lookups);
 
     const ingress = pulumi.all([ec2, vpcCidr]).apply(([p, cidr]) => {
       const allowed = p.sshIngress ?? { ipv4: cidr ? [cidr] : [], ipv6: [] };
@@ -313,7 +325,10 @@ export class Ec2Host extends pulumi.ComponentResource {
     const hostPublicKey = hostKey.publicKeyOpenssh.apply((k) => k.trim());
     const userData = pulumi.secret(pulumi.all([hostKey.privateKeyOpenssh, hostPublicKey]).apply(([priv, pub]) => hostKeyCloudConfig(priv, pub)));
 
-    const ami = args.amiId !== undefined ? pulumi.output(args.amiId) : aws.ssm.getParameterOutput({ name: ec2.apply((p) => p.amiParameter as string) }, parent).insecureValue;
+    const ami = args.amiId !== undefined ? pulumi.output(args.amiId) : lookups.once(
+            ec2.apply((p) => `ami:${p.amiParameter as string}`),
+            (o) => aws.ssm.getParameterOutput({ name: ec2.apply((p) => p.amiParameter as string) }, o).insecureValue,
+          );
 
     const instance = new aws.ec2.Instance(
       `${name}-instance`,

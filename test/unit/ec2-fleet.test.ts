@@ -61,6 +61,25 @@ describe("Ec2Fleet", () => {
     expect(instance("arm-1").tags).toEqual({ Name: "pool-arm-1", "managed-by": "pulumi-gvisor", team: "sec" });
   });
 
+  it("asks each lookup once for the whole fleet: one default VPC, one subnet list per zone, one AMI parameter per image", async () => {
+    const { world, instance } = await build({
+      ...mixed,
+      hosts: [...mixed.hosts, { name: "arm-3", arch: "arm64", availabilityZone: "us-east-1c" }, { name: "arm-4", arch: "arm64" }],
+    });
+    const count = (token: string) => world.calls.filter((c) => c.token === token).length;
+    expect(count("aws:ec2/getVpc:getVpc")).toBe(1);
+    // The hosts with no zone share one question, the host in us-east-1c asks its own.
+    expect(count("aws:ec2/getSubnets:getSubnets")).toBe(2);
+    // Ubuntu arm64 (arm-1..4) and AL2023 x86_64 (x86-1).
+    expect(world.calls.filter((c) => c.token === "aws:ssm/getParameter:getParameter").map((c) => c.inputs.name).sort()).toEqual([
+      "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+      "/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id",
+    ]);
+    // Shared answers still reach every host.
+    expect(instance("arm-4").ami).toBe(amiFor("/aws/service/canonical/ubuntu/server/24.04/stable/current/arm64/hvm/ebs-gp3/ami-id"));
+    expect(instance("arm-3").subnetId).toMatch(/^subnet-/);
+  });
+
   it("shares one generated key pair; its private key is a secret output used by every host", async () => {
     const { world, fleet, instance } = await build(mixed);
     const loginKeys = world.byType("tls:index/privateKey:PrivateKey").filter((r) => !r.name.endsWith("-host-key"));

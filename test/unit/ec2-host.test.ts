@@ -18,6 +18,7 @@ import {
 } from "./support/ec2-mocks";
 import { flush, settle, valueOf } from "./support/mocks";
 import { expectReasonNamesPath } from "./support/input-errors";
+import { SharedLookups } from "../../src/components/lookups";
 
 const ME = "203.0.113.4/32";
 const SSH_SIG = "4dabf18193072939515e22adb298388d";
@@ -196,7 +197,7 @@ describe("Ec2Host: network and SSH exposure", () => {
     useEc2Mocks({ defaultSubnets: [] });
     const args = { sshAllowedCidrs: [ME], availabilityZone: "us-east-1f" };
     const ec2 = ec2HostPlanOutput("web", args).apply((p) => p.ec2);
-    const failure = await valueOf(ec2HostNetwork(args, ec2, "args.hosts[1]", {}).subnetId).then(
+    const failure = await valueOf(ec2HostNetwork(args, ec2, "args.hosts[1]", new SharedLookups({})).subnetId).then(
       () => undefined,
       (err: unknown) => err,
     );
