@@ -62,10 +62,11 @@ export function fixtureRunscVersion(version: string): string {
 
 /**
  * The release a host of each flavor installs when a test names none
- * (`mirror.defaultVersion`, which testPlan() takes): the newest runsc that
- * the flavor's engines run. bookworm keeps its own Debian runsc 20221219
- * (Debian 12 hosts ship it); trixie and sid get runsc 20240729, their own
- * Debian's, with systrap, directfs, overlay2 and host-uds.
+ * (`mirror.defaultVersion`, which testPlan() takes): the runsc of the
+ * flavor's own Debian. bookworm keeps runsc 20221219 (what Debian 12 hosts
+ * ship; runsc 20240729 runs there too, install-download.test.ts proves it);
+ * trixie and sid get runsc 20240729, with systrap, directfs, overlay2 and
+ * host-uds.
  */
 export const FLAVOR_DEFAULT_FIXTURE: Readonly<Record<FlavorName, keyof typeof FIXTURE_VERSIONS>> = {
   bookworm: "archive",
