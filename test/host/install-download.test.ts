@@ -2,7 +2,8 @@
  * The install step's download, verify and extract part on real test hosts:
  * which archive a host takes (zstd or bz2), digests pinned in the program, the
  * kernel floor, redirects, size caps and a full /tmp, with curl and with a
- * host that has only wget.
+ * host that has only wget; and the release built from the newer runsc
+ * 20240729 (the default on trixie and sid).
  */
 import { describe, expect, it } from "vitest";
 import { HostPlan } from "../../src/plan/host-plan";
@@ -50,9 +51,10 @@ describe("archive format, chosen on the host", () => {
     expect(plan.release.archives).toEqual(["gvisor.tar.zstd", "gvisor.tar.bz2"]);
     suite.mirror().clearRequests();
     const r = await mustRun(host, plan, "install");
-    expect(r.json).toMatchObject({ step: "install", changed: true, archive: "gvisor.tar.zstd", runscVersion: "0.0~20221219.0", gvisorBin: true });
+    const runscVersion = suite.mirror().runscVersion();
+    expect(r.json).toMatchObject({ step: "install", changed: true, archive: "gvisor.tar.zstd", runscVersion, gvisorBin: true });
     expect(fetched()).toEqual(["gvisor.tar.zstd.sha512", "gvisor.tar.zstd"]);
-    expect((await host.exec(["/usr/local/bin/runsc", "--version"])).stdout).toContain("0.0~20221219.0");
+    expect((await host.exec(["/usr/local/bin/runsc", "--version"])).stdout).toContain(`runsc version ${runscVersion}\n`);
   });
 
   it("takes gvisor.tar.bz2 when the host has no zstd", async () => {
@@ -60,7 +62,7 @@ describe("archive format, chosen on the host", () => {
     await without(host, "zstd");
     suite.mirror().clearRequests();
     const r = await mustRun(host, testPlan(suite.mirror()), "install");
-    expect(r.json).toMatchObject({ changed: true, archive: "gvisor.tar.bz2", runscVersion: "0.0~20221219.0" });
+    expect(r.json).toMatchObject({ changed: true, archive: "gvisor.tar.bz2", runscVersion: suite.mirror().runscVersion() });
     expect(fetched()).toEqual(["gvisor.tar.bz2.sha512", "gvisor.tar.bz2"]);
   });
 
@@ -106,7 +108,7 @@ describe("sha512 pinned in the program", () => {
   it("installs when archive, checksum file and pin agree; a pinned host takes the pinned bz2 even with zstd", async () => {
     const mirror = suite.mirror();
     const host = await suite.freshHost();
-    const plan = testPlan(mirror, { sha512: { x86_64: mirror.fixtures.sha512.archive.toUpperCase() } });
+    const plan = testPlan(mirror, { version: mirror.versions.archive, sha512: { x86_64: mirror.fixtures.sha512.archive.toUpperCase() } });
     expect(plan.sha512Pins.x86_64).toBe(mirror.fixtures.sha512.archive);
     mirror.clearRequests();
     const r = await mustRun(host, plan, "install");
@@ -120,6 +122,88 @@ describe("sha512 pinned in the program", () => {
     const plan = testPlan(mirror, { sha512: { aarch64: "0".repeat(128) } });
     expect((await mustRun(host, plan, "install")).json).toMatchObject({ changed: true, archive: "gvisor.tar.zstd" });
   });
+});
+
+describe("the release built from runsc 20240729", () => {
+  const NEWER = "0.0~20240729.0";
+
+  it(`is what ${suite.flavor.name} hosts install when a test names no release`, () => {
+    const mirror = suite.mirror();
+    // bookworm keeps Debian 12's own runsc; trixie and sid get the runsc of their own Debian.
+    const want = suite.flavor.name === "bookworm" ? mirror.versions.archive : mirror.versions.archiveRunsc20240729;
+    expect(mirror.defaultVersion).toBe(want);
+    expect(testPlan(mirror).release.version).toBe(want);
+    expect(mirror.runscVersion()).toBe(suite.flavor.name === "bookworm" ? "0.0~20221219.0" : NEWER);
+    expect(mirror.runscVersion(mirror.versions.archiveRunsc20240729)).toBe(NEWER);
+  });
+
+  it.each([
+    ["with zstd", "gvisor.tar.zstd", "zstd"],
+    ["without zstd", "gvisor.tar.bz2", "bz2"],
+    ["pinned (the pin covers bz2), with zstd", "gvisor.tar.bz2", "pin"],
+  ] as const)("installs and verifies %s: %s", async (_, archive, how) => {
+    const mirror = suite.mirror();
+    const host = await suite.freshHost();
+    if (how === "bz2") await without(host, "zstd");
+    else expect((await host.sh("command -v zstd")).code).toBe(0);
+    const plan = testPlan(mirror, {
+      version: mirror.versions.archiveRunsc20240729,
+      ...(how === "pin" ? { sha512: { [FIXTURE_ARCH]: mirror.fixtures.sha512.archiveRunsc20240729 } } : {}),
+    });
+    expect(plan.release.archives).toEqual(["gvisor.tar.zstd", "gvisor.tar.bz2"]);
+    mirror.clearRequests();
+    const install = await mustRun(host, plan, "install");
+    expect(install.json).toMatchObject({
+      step: "install",
+      changed: true,
+      version: mirror.versions.archiveRunsc20240729,
+      archive,
+      runscVersion: NEWER,
+      gvisorBin: true,
+    });
+    expect(fetched()).toEqual([`${archive}.sha512`, archive]);
+    // The installed binary is Debian 13's runsc, byte for byte.
+    expect((await host.sh("sha512sum /usr/local/bin/runsc")).stdout.split(" ")[0]).toBe(mirror.fixtures.sha512.runsc20240729);
+
+    await mustRun(host, plan, "configure-docker");
+    const verify = await mustRun(host, plan, "verify");
+    expect(verify.json).toMatchObject({
+      runscVersion: NEWER,
+      isolated: true,
+      failures: [],
+      runtimes: [{ name: "runsc", ran: true, sandboxKernel: "4.4.0", runtimePath: "/usr/local/bin/runsc", sandboxProcess: true }],
+    });
+  });
+
+  it.each(["with zstd", "without zstd"] as const)(
+    "refuses a checksum file that does not match its archive, %s, and keeps the runsc installed before",
+    async (how) => {
+      const mirror = suite.mirror();
+      const host = await suite.freshHost();
+      if (how === "without zstd") await without(host, "zstd");
+      const archive = how === "with zstd" ? "gvisor.tar.zstd" : "gvisor.tar.bz2";
+      const bad = testPlan(mirror, { version: mirror.versions.archiveRunsc20240729BadChecksum });
+      const line = await expectRefused(
+        host,
+        bad,
+        new RegExp(
+          `checksum mismatch for http://127\\.0\\.0\\.1:\\d+/release/${bad.release.version}/x86_64/${archive.replace(/\./g, "\\.")} \\(sha512 expected [0-9a-f]{16}\\.\\.\\., got ${mirror.fixtures.sha512[how === "with zstd" ? "archiveRunsc20240729Zstd" : "archiveRunsc20240729"].slice(0, 16)}\\.\\.\\.\\)`,
+        ),
+      );
+      expect(line).toContain("nothing was installed");
+
+      // An upgrade from runsc 20221219 to the bad release leaves the old runsc in place; the good one replaces it.
+      const old = testPlan(mirror, { version: mirror.versions.archive });
+      expect((await mustRun(host, old, "install")).json).toMatchObject({ changed: true, runscVersion: "0.0~20221219.0" });
+      const refused = await runStep(host, bad, "install");
+      expect(refused.code).not.toBe(0);
+      expect(lastLine(refused.stderr)).toMatch(/^pulumi-gvisor install: error: checksum mismatch for /);
+      expect((await host.exec(["/usr/local/bin/runsc", "--version"])).stdout).toMatch(/^runsc version 0\.0~20221219\.0\n/);
+      const upgraded = await mustRun(host, testPlan(mirror, { version: mirror.versions.archiveRunsc20240729 }), "install");
+      expect(upgraded.json).toMatchObject({ changed: true, archive, runscVersion: NEWER });
+      expect((await host.exec(["/usr/local/bin/runsc", "--version"])).stdout).toMatch(/^runsc version 0\.0~20240729\.0\n/);
+    },
+  );
 });
 
 describe("kernel floor", () => {
@@ -175,7 +259,7 @@ describe("redirects", () => {
     await without(host, "curl");
     suite.mirror().clearRequests();
     const r = await mustRun(host, testPlan(suite.mirror()), "install");
-    expect(r.json).toMatchObject({ changed: true, archive: "gvisor.tar.zstd", runscVersion: "0.0~20221219.0" });
+    expect(r.json).toMatchObject({ changed: true, archive: "gvisor.tar.zstd", runscVersion: suite.mirror().runscVersion() });
     expect(new Set(suite.mirror().requests.map((q) => q.userAgent?.split("/")[0]))).toEqual(new Set(["Wget"]));
   });
 });

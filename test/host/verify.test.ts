@@ -112,3 +112,70 @@ describe("verify: host-side evidence", () => {
     expect(await probesLeft(host)).toBe("");
   });
 });
+
+describe("verify: the runsc version", () => {
+  /** The runsc the flavor's hosts run when a test names no release: Debian 12's on bookworm, Debian 13's on trixie and sid. */
+  const FLAVOR_RUNSC = { bookworm: "0.0~20221219.0", trixie: "0.0~20240729.0", sid: "0.0~20240729.0" } as const;
+
+  it(`reports the runsc ${suite.flavor.name} hosts run by default, and the new one after an upgrade`, async () => {
+    const mirror = suite.mirror();
+    const host = await suite.freshHost();
+    const plan = testPlan(mirror);
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-docker");
+    const r = await mustRun(host, plan, "verify");
+    expect(r.json).toMatchObject({ runscVersion: FLAVOR_RUNSC[suite.flavor.name], isolated: true });
+    expect(parseVerification(r.stdout).runscVersion).toBe(FLAVOR_RUNSC[suite.flavor.name]);
+
+    // From runsc 20221219 to 20240729 on one host: verify reads the binary now installed.
+    const old = testPlan(mirror, { version: mirror.versions.archive });
+    await mustRun(host, old, "install");
+    expect((await mustRun(host, old, "verify")).json).toMatchObject({ runscVersion: "0.0~20221219.0", isolated: true });
+    const newer = testPlan(mirror, { version: mirror.versions.archiveRunsc20240729 });
+    expect((await mustRun(host, newer, "install")).json).toMatchObject({ changed: true, runscVersion: "0.0~20240729.0" });
+    const after = await mustRun(host, newer, "verify");
+    expect(after.json).toMatchObject({ runscVersion: "0.0~20240729.0", isolated: true, failures: [] });
+    expect(await probesLeft(host)).toBe("");
+  });
+
+  it.each([
+    { platform: "systrap", directfs: true, overlay2: "root:self", hostUds: "all" },
+    { platform: "systrap", directfs: false, overlay2: "none", hostUds: "open" },
+  ] as const)("runsc 20240729 runs the probe with the options current gVisor has: %j", async (options) => {
+    const mirror = suite.mirror();
+    const host = await suite.freshHost();
+    const plan = testPlan(mirror, { version: mirror.versions.archiveRunsc20240729, runsc: options });
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-docker");
+    const flags = [`--platform=${options.platform}`, `--overlay2=${options.overlay2}`, `--host-uds=${options.hostUds}`, `--directfs=${options.directfs}`];
+    const args: string[] = (await host.docker.runtimes()).runsc?.runtimeArgs ?? [];
+    expect(args).toEqual(expect.arrayContaining(flags));
+    const r = await mustRun(host, plan, "verify");
+    expect(r.json).toMatchObject({
+      runscVersion: "0.0~20240729.0",
+      isolated: true,
+      failures: [],
+      runtimes: [{ ran: true, sandboxKernel: "4.4.0", sandboxProcess: true }],
+    });
+
+    // The flags reach the sandbox itself: its runsc process carries them.
+    const run = await host.docker.cli(["run", "-d", "--runtime=runsc", "--network=none", "local/busybox:latest", "sleep", "60"]);
+    expect(run.code, run.stderr).toBe(0);
+    const sandbox = (await host.sh("ps -eo args | grep -- 'runsc-sandbox' | grep -v grep || true")).stdout;
+    for (const f of flags) expect(sandbox).toContain(f);
+    expect((await host.docker.cli(["rm", "-f", run.stdout.trim()])).code).toBe(0);
+  });
+
+  it("the same options against runsc 20221219 are refused by name, with its version, before any config is written", async () => {
+    const mirror = suite.mirror();
+    const host = await suite.freshHost();
+    const plan = testPlan(mirror, { version: mirror.versions.archive, runsc: { directfs: true } });
+    await mustRun(host, plan, "install");
+    const r = await runStep(host, plan, "configure-docker");
+    expect(r.code).not.toBe(0);
+    expect(lastLine(r.stderr)).toBe(
+      "pulumi-gvisor configure-docker: error: runsc 0.0~20221219.0 at /usr/local/bin/runsc does not know the flag --directfs (from the plan's runsc flags); remove that flag or install a gVisor release that has it; nothing was written",
+    );
+    expect(Object.keys(await host.docker.runtimes())).not.toContain("runsc");
+  });
+});

@@ -14,7 +14,8 @@ import { sleep } from "./wait";
 
 /** Outside any clone, so CI runs and engineers share it. */
 export const ROOTFS_CACHE = process.env.GV_TEST_ROOTFS_CACHE ?? "/var/cache/pulumi-gvisor-test/rootfs";
-const DEBIAN_MIRROR = process.env.GV_TEST_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
+/** Debian archive the root filesystems and the newer fixture runsc come from. */
+export const DEBIAN_MIRROR = process.env.GV_TEST_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
 
 /**
  * What a nspawn host has installed: the engines and runsc of its suite, sshd,

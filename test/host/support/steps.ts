@@ -8,12 +8,13 @@ import { currentFlavor, type CommandResult, type Mirror, type SshUser, type Test
 
 /**
  * Runsc 20221219 refuses Docker containers with network enabled in the root netns: test plans use `none`.
- * Plus the flags the running flavor's hosts need on this machine (`ignore-cgroups` under nspawn; see flavors.ts).
+ * The release is the flavor's default fixture (`mirror.defaultVersion`: runsc 20221219 on bookworm,
+ * 20240729 on trixie and sid) unless `input.version` names one. Plus the flags the running flavor's hosts need on this machine (`ignore-cgroups` under nspawn; see flavors.ts).
  */
 export function testPlan(mirror: Mirror, input: HostPlanInput = {}): HostPlan {
   const extraFlags = { ...flavorRunscOptions().extraFlags, ...input.runsc?.extraFlags };
   return buildHostPlan({
-    version: mirror.versions.archive,
+    version: mirror.defaultVersion,
     mirror: mirror.baseUrl,
     ...input,
     runsc: { network: "none", ...input.runsc, ...(Object.keys(extraFlags).length ? { extraFlags } : {}) },

@@ -8,8 +8,18 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
+import { currentFlavor, type Flavor } from "../flavors";
 import { ensureHostPackages } from "../packages";
-import { buildFixtures, FIXTURE_ALIASES, FIXTURE_VERSIONS, REDIRECTS, TRUNCATED_PATHS, type MirrorFixtures } from "./fixtures";
+import {
+  buildFixtures,
+  FIXTURE_ALIASES,
+  FIXTURE_VERSIONS,
+  FLAVOR_DEFAULT_FIXTURE,
+  fixtureRunscVersion,
+  REDIRECTS,
+  TRUNCATED_PATHS,
+  type MirrorFixtures,
+} from "./fixtures";
 
 export interface MirrorRequest {
   method: string;
@@ -30,6 +40,14 @@ export interface Mirror {
   /** `${baseUrl}/release/<version>`: a release URL without the arch, as GV_RELEASE_URL takes it. */
   releaseUrl(version: string): string;
   readonly versions: typeof FIXTURE_VERSIONS;
+  /**
+   * The release a host of this mirror's flavor installs when a test names
+   * none (testPlan()'s default): `versions.archive` (runsc 20221219) on
+   * bookworm, `versions.archiveRunsc20240729` on trixie and sid.
+   */
+  readonly defaultVersion: string;
+  /** `runsc --version`'s version of the runsc that a fixture release carries (`0.0~20240729.0`); defaults to `defaultVersion`'s. */
+  runscVersion(version?: string): string;
   readonly fixtures: MirrorFixtures;
   /** Every request so far, oldest first. */
   readonly requests: readonly MirrorRequest[];
@@ -39,8 +57,14 @@ export interface Mirror {
   stop(): Promise<void>;
 }
 
-export async function startMirror(): Promise<Mirror> {
-  await ensureHostPackages(); // the fixtures are made from Debian's runsc, with bzip2
+export interface MirrorOptions {
+  /** The flavor whose hosts use this mirror: it picks `defaultVersion`. Defaults to the running file's flavor (GV_TEST_FLAVOR). */
+  flavor?: Flavor;
+}
+
+export async function startMirror(opts: MirrorOptions = {}): Promise<Mirror> {
+  const defaultVersion = FIXTURE_VERSIONS[FLAVOR_DEFAULT_FIXTURE[(opts.flavor ?? currentFlavor()).name]];
+  await ensureHostPackages(); // the fixtures are made from Debian's runsc builds, with bzip2 and zstd
   const fixtures = await buildFixtures();
   const requests: MirrorRequest[] = [];
   let baseUrl = ""; // set once the server listens; redirects point back at it
@@ -107,6 +131,8 @@ export async function startMirror(): Promise<Mirror> {
     baseUrl,
     releaseUrl: (version) => `${baseUrl}/release/${version}`,
     versions: FIXTURE_VERSIONS,
+    defaultVersion,
+    runscVersion: (version = defaultVersion) => fixtureRunscVersion(version),
     fixtures,
     requests,
     downloads: () => requests.filter((r) => r.method === "GET" && r.status === 200 && !r.truncated),
