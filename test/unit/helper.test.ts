@@ -2,8 +2,10 @@
  * The host-side python helper (src/scripts/steps/helper.py) on plain files, no
  * root: each row is an input file and settings, and the expected output file,
  * exit status and message. Merge, unmerge and the reload transition of Docker's
- * daemon.json; containerd's marked block for config versions 2, 3 and 4;
- * the one undo decision for a managed file; refusals.
+ * daemon.json; containerd's marked block for config versions 2, 3 and 4, and
+ * what a `containerd config dump` says (the runtime, the default runtime that
+ * must survive the block, the address) and the default runtime's tables the
+ * block repeats; the one undo decision for a managed file; refusals.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
