@@ -190,6 +190,30 @@ describe(`the CRI plugin after configure-containerd on ${flavor.name}`, () => {
   });
 });
 
+describe(`uninstall after an admin's edit on ${flavor.name}`, () => {
+  it("takes out only the block (with the default runtime it repeated), keeps the edit, and CRI stays ok", async () => {
+    const host = await suite.freshHost({ containerd: true, containerdConfig: DEBIAN_PACKAGED_CONFIG });
+    const plan = containerdPlan();
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-containerd");
+    const edit = "# the admin's own line\n";
+    await host.writeFile("/etc/containerd/config.toml", `${(await host.readFile("/etc/containerd/config.toml"))!}${edit}`);
+
+    const r = await mustRun(host, plan, "uninstall");
+    const repeated = flavor.name !== "sid";
+    expect(r.stderr).toMatch(
+      repeated
+        ? /removing runtime runsc \(and the copy of default runtime runc its block carried\) from/
+        : /removing runtime runsc from \/etc\/containerd\/config\.toml/,
+    );
+    // The block's place was the end of the file; the blank line that set it off stays before the edit.
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe(`${DEBIAN_PACKAGED_CONFIG}\n${edit}`);
+    if (!flavor.systemd) await host.containerd.restart();
+    expect(await dumpedRuntimeNames(host)).toEqual(["runc"]);
+    expect(await criPluginStatus(host)).toBe("ok");
+  });
+});
+
 describe.runIf(flavor.systemd)(`containerd.service on ${flavor.name}: a config the CRI plugin refuses`, () => {
   it("is rolled back after the restart: the previous file comes back, containerd serves it, and one error line says what failed", async () => {
     const original = DEBIAN_PACKAGED_CONFIG;

@@ -844,7 +844,11 @@ gv_containerd_undo() {
   case $gv_undo_action in
     restore-original) gv_log "restoring the original $gv__up"; gv_rec_restore "$gv__u" ;;
     remove-file) gv_log "removing $gv__up (it did not exist before pulumi-gvisor)"; rm -f -- "$gv__up" ;;
-    removed-block) gv_log "removing runtime $gv__uname from $gv__up"; gv_replace_file "$gv_run/unblocked.toml" "$gv__up" ;;
+    removed-block)
+      gv__ukept=$(gv_record_get "$gv__u/record" default_runtime)
+      gv_log "removing runtime $gv__uname${gv__ukept:+ (and the copy of default runtime $gv__ukept its block carried)} from $gv__up"
+      gv_replace_file "$gv_run/unblocked.toml" "$gv__up"
+      ;;
     keep) gv_warn "$gv__up changed since pulumi-gvisor wrote it; leaving it in place" ;;
     *) ;;
   esac || gv_die "could not write $gv__up" "check the file system (read-only, full?) and re-run; the record is kept, so the next run tries again"
