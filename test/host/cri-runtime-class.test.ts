@@ -9,13 +9,13 @@
  * packaged for Debian): it writes down how containerd started it and exits 1,
  * so the sandbox itself fails after the shim was reached.
  *
- * Two containerds, each with the config form it reads:
- *   - containerd 1.6, the bookworm test host's own (config v2, Kubernetes < 1.33);
- *   - containerd 2.1.9 from Debian sid's package (config v3, Kubernetes 1.33+),
- *     unpacked (never installed) into the test host's /usr/local/bin, which
- *     comes first on its PATH. Once the harness has a sid flavor, set
- *     GV_CRI_FLAVOR=sid and the same test runs on `freshHost({ flavor: "sid" })`
- *     with the host's own containerd 2.1 instead.
+ * Two containerds, each with the config form it reads, each on the test host
+ * flavor whose own package it is (so each case runs once, in its flavor's
+ * host project; vitest.config.mts runs this file on those flavors only):
+ *   - containerd 1.6 on the bookworm host (config v2, Kubernetes < 1.33),
+ *     started by the harness (no systemd);
+ *   - containerd 2.1 on the sid host (config v3, Kubernetes 1.33+): Debian
+ *     sid's containerd.service, under systemd as PID 1.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -23,35 +23,12 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { describe, expect, it } from "vitest";
 import { buildEksNodeGroupPlan } from "../../src/plan/eks";
-import { TestHost, TestHostOptions } from "./harness";
-import { installSidBinaries, sidPackages } from "./support/debian-sid";
+import { TestHost } from "./harness";
+import { CRI_FLAVOR_CONTAINERDS, type CriContainerd } from "./harness/cri-flavors";
+import { sidPackages } from "./support/debian-sid";
 import { useHostSuite } from "./support/suite";
 
 const suite = useHostSuite();
-
-/** Test host flavor for the containerd 2.1 case: a sid host once the harness has one (GV_CRI_FLAVOR=sid), else bookworm plus sid's containerd. */
-const SID_HOST = process.env.GV_CRI_FLAVOR === "sid";
-
-/** A containerd under test: where it comes from and the Kubernetes version whose config form it reads. */
-interface ContainerdUnderTest {
-  name: string;
-  /** v3 (1.33+) for containerd 2, v2 before. */
-  kubernetesVersion: string;
-  /** What `containerd --version` must say. */
-  version: RegExp;
-  /** Debian sid packages whose /usr/bin goes into the host's /usr/local/bin; none: the host's own. */
-  sidPackages: string[];
-}
-
-const CONTAINERDS: ContainerdUnderTest[] = [
-  { name: "containerd 1.6 (bookworm host)", kubernetesVersion: "1.32", version: / v?1\.6\./, sidPackages: [] },
-  {
-    name: SID_HOST ? "containerd 2.1 (sid host)" : "containerd 2.1 (Debian sid's package on the bookworm host)",
-    kubernetesVersion: "1.33",
-    version: / v?2\.1\./,
-    sidPackages: SID_HOST ? [] : ["containerd"],
-  },
-];
 
 const CRI_DEB = "golang-github-kubernetes-cri-api-dev";
 const GOGO_DEB = "golang-github-gogo-protobuf-dev";
@@ -111,7 +88,7 @@ exit 1
  * (no registry is reachable), the native snapshotter (the host's /var is an
  * overlay), and the recording shim on containerd's PATH.
  */
-async function nodeHost(ctd: ContainerdUnderTest) {
+async function nodeHost(ctd: CriContainerd) {
   const plan = buildEksNodeGroupPlan({ kubernetesVersion: ctd.kubernetesVersion });
   const v3 = plan.containerdConfigVersion === 3;
   const cri = v3 ? "plugins.'io.containerd.cri.v1.runtime'" : 'plugins."io.containerd.grpc.v1.cri"';
@@ -126,14 +103,17 @@ async function nodeHost(ctd: ContainerdUnderTest) {
       ]
     : ["version = 2", `[${cri}]`, `  sandbox_image = "${image}"`, `[${cri}.containerd]`, '  snapshotter = "native"'];
   const containerdConfig = [...base, `[${cri}.containerd.runtimes.runc]`, '  runtime_type = "io.containerd.runc.v2"', "", plan.containerdConfig].join("\n");
-  const opts: TestHostOptions & { flavor?: string } = { containerdConfig };
-  if (SID_HOST && v3) opts.flavor = "sid";
-  const host = await suite.freshHost(opts);
-  if (ctd.sidPackages.length > 0) await installSidBinaries(host, ctd.sidPackages);
-  // The containerd under test is the one promised (a harness without the sid flavor fails here, clearly).
+  const host = await suite.freshHost({ containerdConfig });
+  // The containerd under test is the one promised: the flavor's own package, run the flavor's way.
+  expect(host.flavor.name).toBe(ctd.flavor);
   expect((await host.exec(["containerd", "--version"])).stdout, ctd.name).toMatch(ctd.version);
   await host.writeFile("/usr/local/bin/containerd-shim-runsc-v1", RECORDING_SHIM, 0o755);
   await host.containerd.start();
+  if (host.flavor.systemd) {
+    expect((await host.systemctl(["is-active", "containerd.service"])).stdout.trim()).toBe("active");
+    // The unit's main process is the packaged binary (the harness's drop-in only starts it in a network namespace).
+    expect((await host.sh('readlink "/proc/$(systemctl show --property=MainPID --value containerd.service)/exe"')).stdout.trim()).toBe("/usr/bin/containerd");
+  }
   // The sandbox (pause) image: the host's busybox with an entrypoint, from Docker into containerd's k8s.io namespace.
   const imported = await host.sh(
     `c=$(docker create local/busybox:latest true) && docker commit --change 'ENTRYPOINT ["/bin/sleep", "3600"]' "$c" local/pause:latest >/dev/null && docker save local/pause:latest | ctr -n k8s.io images import ${v3 ? "--local " : ""}--snapshotter native -`,
@@ -142,7 +122,7 @@ async function nodeHost(ctd: ContainerdUnderTest) {
   return { host, plan };
 }
 
-describe.each(CONTAINERDS)("CRI: the RuntimeClass's handler on a real $name", (ctd) => {
+describe.each(CRI_FLAVOR_CONTAINERDS.filter((c) => c.flavor === suite.flavor.name))("CRI: the RuntimeClass's handler on a real $name", (ctd) => {
   it("resolves to io.containerd.runsc.v1 with the package's ConfigPath, and RunPodSandbox for it reaches the shim", async () => {
     const { host, plan } = await nodeHost(ctd);
     const handler = plan.runtimeClass.manifest.handler;

@@ -72,6 +72,26 @@ async function served(host: TestHost, logFrom: number): Promise<{ criConfig: str
   return { criConfig, criOk };
 }
 
+/** The CRI plugin's row in `ctr plugins ls` (the same type and id on 1.6, 1.7 and 2.1): its status column. */
+async function criPluginStatus(host: TestHost): Promise<string> {
+  const r = await host.exec(["ctr", "plugins", "ls", "type==io.containerd.grpc.v1,id==cri"]);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout.trim().split("\n").slice(1).join("\n").trim().split(/\s+/).pop() ?? "";
+}
+
+/** The names of the CRI runtimes in a `containerd config dump` (of containerd's defaults when there is no config.toml). */
+async function dumpedRuntimeNames(host: TestHost): Promise<string[]> {
+  let file = "/etc/containerd/config.toml";
+  if ((await host.readFile(file)) === undefined) {
+    file = "/tmp/defaults.toml";
+    await host.writeFile(file, `version = ${flavor.name === "sid" ? 3 : 2}\n`);
+  }
+  const dump = await host.containerd.configDump(file);
+  expect(dump.code, dump.stderr).toBe(0);
+  const plugins = (parseToml(dump.stdout) as any).plugins;
+  return Object.keys((plugins[CRI_V2] ?? plugins[CRI_V1]).containerd.runtimes).sort();
+}
+
 /** runsc in the logged CRI config: JSON on 2.1, Go's %+v on 1.7 (`runsc:{Type:io.containerd.runsc.v1 …`). */
 const RUNSC_IN_CRI_CONFIG = /"runsc":\{[^}]*io\.containerd\.runsc\.v1|runsc:\{Type:io\.containerd\.runsc\.v1/;
 
@@ -127,6 +147,100 @@ describe.runIf(flavor.systemd)(`containerd.service on ${flavor.name}`, () => {
     const { criConfig, criOk } = await served(host, logFrom);
     expect(criConfig).toMatch(RUNSC_IN_CRI_CONFIG);
     expect(criOk).toBe(true);
+  });
+});
+
+/**
+ * Every flavor: the CRI plugin still loads once containerd runs on the
+ * config the step wrote (restarted by the step under systemd, by the test on
+ * bookworm, where the step only says a restart is due), whatever the file
+ * held before. containerd 1.x replaces its built-in runtimes with the ones a
+ * file names, so a file that names none gets the default runtime repeated in
+ * the block; containerd 2.x merges, so there it gets none.
+ */
+describe(`the CRI plugin after configure-containerd on ${flavor.name}`, () => {
+  const replacesBuiltIns = flavor.name !== "sid";
+  it.each<[string, string | undefined, boolean]>([
+    ["no config.toml (containerd config default)", undefined, false],
+    ["Debian's packaged config.toml", DEBIAN_PACKAGED_CONFIG, replacesBuiltIns],
+    ["a version 2 file with only a version line", "version = 2\n", replacesBuiltIns],
+    ["a file that names runc itself", `version = 2\n\n[plugins."${CRI_V1}".containerd.runtimes.runc]\n  runtime_type = "io.containerd.runc.v2"\n`, false],
+  ])("on %s: runc and runsc are both served, CRI is ok, and uninstall gives the file back", async (_name, config, addsDefault) => {
+    const host = await suite.freshHost({ containerd: true, ...(config === undefined ? {} : { containerdConfig: config }) });
+    const plan = containerdPlan();
+    await mustRun(host, plan, "install");
+    expect(await criPluginStatus(host)).toBe("ok");
+
+    const r = await mustRun(host, plan, "configure-containerd");
+    expect(r.json).toMatchObject({ changed: true, defaultRuntimeAdded: addsDefault ? "runc" : null });
+    if (!flavor.systemd) {
+      expect(r.json).toMatchObject({ restarted: false, restartRequired: true });
+      await host.containerd.restart();
+    }
+    expect(await dumpedRuntimeNames(host)).toEqual(["runc", "runsc"]);
+    expect(await criPluginStatus(host)).toBe("ok");
+    const again = await mustRun(host, plan, "configure-containerd");
+    expect(again.json).toMatchObject({ changed: false, defaultRuntimeAdded: addsDefault ? "runc" : null });
+
+    await mustRun(host, plan, "uninstall");
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe(config);
+    if (!flavor.systemd) await host.containerd.restart();
+    expect(await dumpedRuntimeNames(host)).toEqual(["runc"]);
+    expect(await criPluginStatus(host)).toBe("ok");
+  });
+});
+
+describe(`uninstall after an admin's edit on ${flavor.name}`, () => {
+  it("takes out only the block (with the default runtime it repeated), keeps the edit, and CRI stays ok", async () => {
+    const host = await suite.freshHost({ containerd: true, containerdConfig: DEBIAN_PACKAGED_CONFIG });
+    const plan = containerdPlan();
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-containerd");
+    const edit = "# the admin's own line\n";
+    await host.writeFile("/etc/containerd/config.toml", `${(await host.readFile("/etc/containerd/config.toml"))!}${edit}`);
+
+    const r = await mustRun(host, plan, "uninstall");
+    const repeated = flavor.name !== "sid";
+    expect(r.stderr).toMatch(
+      repeated
+        ? /removing runtime runsc \(and the copy of default runtime runc its block carried\) from/
+        : /removing runtime runsc from \/etc\/containerd\/config\.toml/,
+    );
+    // The block's place was the end of the file; the blank line that set it off stays before the edit.
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe(`${DEBIAN_PACKAGED_CONFIG}\n${edit}`);
+    if (!flavor.systemd) await host.containerd.restart();
+    expect(await dumpedRuntimeNames(host)).toEqual(["runc"]);
+    expect(await criPluginStatus(host)).toBe("ok");
+  });
+});
+
+describe.runIf(flavor.systemd)(`containerd.service on ${flavor.name}: a config the CRI plugin refuses`, () => {
+  it("is rolled back after the restart: the previous file comes back, containerd serves it, and one error line says what failed", async () => {
+    const original = DEBIAN_PACKAGED_CONFIG;
+    const host = await suite.freshHost({ containerd: true, containerdConfig: original });
+    const good = containerdPlan();
+    // Passes `config dump` (a valid table, and runsc in it) but fails the CRI plugin's own validation.
+    const refused = (block: string) =>
+      block.replace(/runtime_type = "io\.containerd\.runsc\.v1"/, "$&\n  privileged_without_host_devices_all_devices_allowed = true");
+    const bad: HostPlan = { ...good, containerd: { ...good.containerd, blockV2: refused(good.containerd.blockV2), blockV3: refused(good.containerd.blockV3) } };
+    await mustRun(host, good, "install");
+    const before = await mainPid(host);
+
+    const r = await runStep(host, bad, "configure-containerd");
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe("");
+    expect(lastLine(r.stderr)).toMatch(
+      /^pulumi-gvisor configure-containerd: error: containerd restarted with \/etc\/containerd\/config\.toml, but its CRI plugin did not load \(error: .*privileged_without_host_devices.*\); the previous \/etc\/containerd\/config\.toml is put back/,
+    );
+    expect(r.stderr).toMatch(/put back the previous \/etc\/containerd\/config\.toml/);
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe(original);
+    // Restarted twice (onto the bad file, then back), and serving the old file with CRI ok.
+    expect(await mainPid(host)).not.toBe(before);
+    expect((await host.systemctl(["is-active", "containerd.service"])).stdout.trim()).toBe("active");
+    expect(await criPluginStatus(host)).toBe("ok");
+    // The good plan then applies.
+    expect((await mustRun(host, good, "configure-containerd")).json).toMatchObject({ changed: true, restarted: true });
+    expect(await criPluginStatus(host)).toBe("ok");
   });
 });
 

@@ -2,8 +2,10 @@
  * The host-side python helper (src/scripts/steps/helper.py) on plain files, no
  * root: each row is an input file and settings, and the expected output file,
  * exit status and message. Merge, unmerge and the reload transition of Docker's
- * daemon.json; containerd's marked block for config versions 2, 3 and 4;
- * the one undo decision for a managed file; refusals.
+ * daemon.json; containerd's marked block for config versions 2, 3 and 4, and
+ * what a `containerd config dump` says (the runtime, the default runtime that
+ * must survive the block, the address) and the default runtime's tables the
+ * block repeats; the one undo decision for a managed file; refusals.
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -342,6 +344,141 @@ describe("containerd-block", () => {
   ])("reads the config version and a disabled CRI plugin: %j", (config, version, cri) => {
     const r = helper("containerd-inspect", {}, { GVP_CONFIG: config });
     expect(r.stdout.split("\n")).toEqual(expect.arrayContaining([version, cri]));
+  });
+});
+
+/**
+ * `containerd config dump` excerpts, laid out as containerd prints them: 1.x
+ * (config version 2, double-quoted plugin keys) and 2.x (version 3, single-quoted).
+ */
+const V2_CRI = 'plugins."io.containerd.grpc.v1.cri"';
+const V3_CRI = "plugins.'io.containerd.cri.v1.runtime'";
+const dumpRuntime = (cri: string, name: string, type: string, options: string[] = []) => [
+  `        [${cri}.containerd.runtimes.${name}]`,
+  '          base_runtime_spec = ""',
+  "          pod_annotations = []",
+  `          runtime_type = "${type}"`,
+  "",
+  `          [${cri}.containerd.runtimes.${name}.options]`,
+  ...options.map((o) => `            ${o}`),
+  "",
+];
+const dump = (cri: string, runtimes: string[][], extra: { grpc?: string; defaultName?: string } = {}) =>
+  [
+    cri.startsWith("plugins.'") ? "version = 3" : "version = 2",
+    "",
+    ...(extra.grpc === undefined ? [] : ["[grpc]", `  address = "${extra.grpc}"`, "  gid = 0", ""]),
+    "[plugins]",
+    "",
+    `  [${cri}]`,
+    "    enable_cdi = true",
+    "",
+    `    [${cri}.containerd]`,
+    `      default_runtime_name = "${extra.defaultName ?? "runc"}"`,
+    '      snapshotter = "overlayfs"',
+    "",
+    `      [${cri}.containerd.runtimes]`,
+    "",
+    ...runtimes.flat(),
+    `    [${cri}.cni]`,
+    '      bin_dir = "/usr/lib/cni"',
+    "",
+  ].join("\n");
+const RUNC_OPTIONS = ['BinaryName = ""', "SystemdCgroup = false"];
+const RUNSC_OPTIONS = ['ConfigPath = "/etc/containerd/runsc.toml"', 'TypeUrl = "io.containerd.runsc.v1.options"'];
+
+describe("containerd-dump-check: the runtime, the default runtime and the address in a config dump", () => {
+  const runc = (cri: string) => dumpRuntime(cri, "runc", "io.containerd.runc.v2", RUNC_OPTIONS);
+  const runsc = (cri: string) => dumpRuntime(cri, "runsc", "io.containerd.runsc.v1", RUNSC_OPTIONS);
+  it.each<[string, string, Record<string, string>]>([
+    [
+      "1.x: both runtimes",
+      dump(V2_CRI, [runc(V2_CRI), runsc(V2_CRI)]),
+      { found: "1", runtime_type: "io.containerd.runsc.v1", config_path: "/etc/containerd/runsc.toml", default_runtime: "runc", default_found: "1" },
+    ],
+    // What containerd 1.6/1.7 dump for Debian's packaged config.toml plus a runsc table: runc is gone.
+    ["1.x: the runtimes table replaced the built-in runc", dump(V2_CRI, [runsc(V2_CRI)]), { found: "1", default_runtime: "runc", default_found: "0" }],
+    ["2.x: both runtimes", dump(V3_CRI, [runc(V3_CRI), runsc(V3_CRI)]), { found: "1", runtime_type: "io.containerd.runsc.v1", default_found: "1" }],
+    ["no runsc yet", dump(V2_CRI, [runc(V2_CRI)]), { found: "0", runtime_type: "", config_path: "", default_found: "1" }],
+    [
+      "another default runtime, defined",
+      dump(V3_CRI, [dumpRuntime(V3_CRI, "crun", "io.containerd.runc.v2")], { defaultName: "crun" }),
+      { found: "0", default_runtime: "crun", default_found: "1" },
+    ],
+    ["another default runtime, not defined", dump(V2_CRI, [runc(V2_CRI)], { defaultName: "crun" }), { default_runtime: "crun", default_found: "0" }],
+    ["the default socket when the dump has no [grpc]", dump(V2_CRI, [runc(V2_CRI)]), { address: "/run/containerd/containerd.sock" }],
+    ["the [grpc] address", dump(V3_CRI, [runc(V3_CRI)], { grpc: "/run/k8s/containerd.sock" }), { address: "/run/k8s/containerd.sock" }],
+  ])("%s", (_name, text, expected) => {
+    const r = helper("containerd-dump-check", { GVP_RUNTIME: "runsc" }, { GVP_DUMP: text });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const got = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
+    expect(got).toMatchObject(expected);
+  });
+});
+
+describe("containerd-runtime-tables: the default runtime, repeated as dumped", () => {
+  const tables = (text: string, runtime = "runc", plugin = "io.containerd.grpc.v1.cri") =>
+    helper("containerd-runtime-tables", { GVP_RUNTIME: runtime, GVP_PLUGIN: plugin }, { GVP_DUMP: text });
+  const both = dump(V2_CRI, [dumpRuntime(V2_CRI, "runc", "io.containerd.runc.v2", RUNC_OPTIONS), dumpRuntime(V2_CRI, "kata", "io.containerd.kata.v2")]);
+
+  it.each<[string, string, string, string, number, string]>([
+    [
+      "runc's table and its options, keys and values as dumped, nothing else",
+      both,
+      "runc",
+      "io.containerd.grpc.v1.cri",
+      0,
+      [
+        `[${V2_CRI}.containerd.runtimes.runc]`,
+        '  base_runtime_spec = ""',
+        "  pod_annotations = []",
+        '  runtime_type = "io.containerd.runc.v2"',
+        `[${V2_CRI}.containerd.runtimes.runc.options]`,
+        '  BinaryName = ""',
+        "  SystemdCgroup = false",
+        "",
+      ].join("\n"),
+    ],
+    [
+      "an options table with no keys keeps its header",
+      dump(V2_CRI, [dumpRuntime(V2_CRI, "runc", "io.containerd.runc.v2")]),
+      "runc",
+      "io.containerd.grpc.v1.cri",
+      0,
+      `[${V2_CRI}.containerd.runtimes.runc]\n  base_runtime_spec = ""\n  pod_annotations = []\n  runtime_type = "io.containerd.runc.v2"\n[${V2_CRI}.containerd.runtimes.runc.options]\n`,
+    ],
+    ["a runtime the dump does not have", both, "crun", "io.containerd.grpc.v1.cri", 3, ""],
+    // containerd 2 dumps a version 2 file in the version 3 form: that is not a table a version 2 file can take.
+    [
+      "a dump in another config version's form",
+      dump(V3_CRI, [dumpRuntime(V3_CRI, "runc", "io.containerd.runc.v2")]),
+      "runc",
+      "io.containerd.grpc.v1.cri",
+      3,
+      "",
+    ],
+    ["a runtime whose name only starts the same", both, "run", "io.containerd.grpc.v1.cri", 3, ""],
+  ])("%s", (_name, text, runtime, plugin, status, expected) => {
+    const r = tables(text, runtime, plugin);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(status);
+    expect(r.stdout).toBe(expected);
+  });
+
+  it("keeps a value that spans lines exactly", () => {
+    const text = [`[${V2_CRI}.containerd.runtimes.runc]`, "  pod_annotations = [", '    "a",', '    "b"]', '  runtime_type = "io.containerd.runc.v2"', ""].join(
+      "\n",
+    );
+    const r = tables(text);
+    expect(r.stdout).toBe(`${text.trimEnd()}\n`);
+    // and it is the TOML it was
+    expect(spawnSync("python3", ["-c", "import sys, tomllib; tomllib.loads(sys.stdin.read())"], { input: r.stdout }).status).toBe(0);
   });
 });
 

@@ -11,6 +11,12 @@
 # The candidate file must pass `containerd --config <candidate> config dump`
 # AND the dump must hold the runtime with runtime_type io.containerd.runsc.v1
 # (containerd silently drops misspelled keys) before it is renamed into place.
+# The dump must also keep the CRI plugin's default runtime (default_runtime_name,
+# runc). containerd 1.x takes the runtimes a version 2 file names instead of
+# its built-in ones, so a file that names none (Debian's packaged config.toml)
+# would lose runc to our table and the CRI plugin would not load: the block
+# then repeats the default runtime's tables as `config dump` showed them
+# without the block ("defaultRuntimeAdded"), and they go with the block.
 #
 # Refused, with the file untouched:
 # - config version 1 (migrate first), or an unknown version;
@@ -22,13 +28,15 @@
 #
 # containerd is restarted only when config.toml's bytes changed, and only
 # where there is a service manager to do it (systemd, with containerd.service
-# active). Without systemd there is no generic way to restart it: if a
+# active); after the restart its CRI plugin must be loaded (`ctr plugins ls`)
+# if it was before, else the previous files are put back. Without systemd there is no generic way to restart it: if a
 # containerd reading this config runs, the step says so and reports
 # "restartRequired": true instead of killing it. runsc.toml is read by the
 # shim for each new container, so changing it needs no restart.
 #
 # stdout: {"step":"configure-containerd","changed":true|false,"runtime":...,"config":...,
-#          "configVersion":N,"runscToml":...,"restarted":true|false,"restartRequired":true|false}
+#          "configVersion":N,"runscToml":...,"restarted":true|false,"restartRequired":true|false,
+#          "defaultRuntimeAdded":"runc"|null}
 #         or {"step":"configure-containerd","changed":true|false,"skipped":true,"undone":[...],
 #             "restartRequired":...} when containerd is off.
 #
@@ -193,9 +201,13 @@ fi
 case $version in
   1) gv_die "$cfg uses config version 1, which pulumi-gvisor does not edit" \
     "migrate it ('containerd config migrate' on containerd 2, or rewrite it as version 2 from 'containerd config default') and re-run; $cfg was not touched" ;;
-  2) block=$GV_CONTAINERD_BLOCK_V2 ;;
+  2)
+    block=$GV_CONTAINERD_BLOCK_V2
+    cri_plugin=io.containerd.grpc.v1.cri
+    ;;
   3 | 4)
     block=$GV_CONTAINERD_BLOCK_V3
+    cri_plugin=io.containerd.cri.v1.runtime
     if [ "$major" = 1 ]; then
       gv_die "$cfg declares config version $version, which needs containerd 2.x, but this host runs containerd $(containerd --version 2>/dev/null | awk '{print $3}')" \
         "write the file for config version 2 or upgrade containerd; $cfg was not touched"
@@ -205,36 +217,45 @@ case $version in
     "use config version 2 (containerd 1.x) or 3/4 (containerd 2.x); $cfg was not touched" ;;
 esac
 
-# -- candidate config.toml
-cand="$tmp/config.toml"
-put_rc=0
-gv_py containerd-block "GVP_MODE=put" "GVP_CONFIG=$src" "GVP_RUNTIME=$name" "GVP_BLOCK=$block" \
-  "GVP_VERSION_LINE=$version_line" "GVP_OUT=$cand" 2>"$tmp/block.err" || put_rc=$?
-cfg_changed=true
-case $put_rc in
-  0) ;;
-  3) cfg_changed=false ;;
-  *) gv_die "$cfg: $(head -n 1 "$tmp/block.err")" "repair or remove the marker lines by hand and re-run" ;;
-esac
-if [ "$cfg_changed" = true ]; then
-  # The runtime must not already be defined outside our block (in the file or
-  # a file it imports): dump the file as it is without the block.
-  probe="$probe_dir/.$(basename "$cfg_real").pulumi-gvisor-probe"
-  gv_cleanup_add "$probe"
-  cp "$without" "$probe"
-  if ! gv_containerd_dump "$probe" "$tmp/without.dump" 2>"$tmp/dump.msg"; then
-    gv_die "containerd cannot load $cfg as it is (without pulumi-gvisor's block): $(head -n 1 "$tmp/dump.msg")" \
-      "fix $cfg by hand (it was not touched) and re-run"
-  fi
-  if [ "$(gv_py containerd-dump-check "GVP_DUMP=$tmp/without.dump" "GVP_RUNTIME=$name" | sed -n 's/^found=//p')" = 1 ]; then
-    gv_die "$cfg (or a file it imports) already defines containerd runtime '$name' outside pulumi-gvisor's block" \
-      "remove that runtime table, or give the plan another containerd runtime name; $cfg was not touched"
-  fi
+# dump_field TEXT KEY: KEY's value in the key=value lines of TEXT.
+dump_field() {
+  printf '%s\n' "$1" | sed -n "s/^$2=//p"
+}
 
-  # Validate beside the target (imports resolve relative to the file):
-  # containerd must load it AND keep our runtime (it drops unknown keys silently).
-  staged="$probe_dir/.$(basename "$cfg_real").pulumi-gvisor-new"
-  gv_cleanup_add "$staged"
+# -- the file without our block: containerd must load it, it must not
+# define the runtime itself, and its default runtime must survive the block.
+probe="$probe_dir/.$(basename "$cfg_real").pulumi-gvisor-probe"
+gv_cleanup_add "$probe"
+cp "$without" "$probe"
+if ! gv_containerd_dump "$probe" "$tmp/without.dump" 2>"$tmp/dump.msg"; then
+  gv_die "containerd cannot load $cfg as it is (without pulumi-gvisor's block): $(head -n 1 "$tmp/dump.msg")" \
+    "fix $cfg by hand (it was not touched) and re-run"
+fi
+before=$(gv_py containerd-dump-check "GVP_DUMP=$tmp/without.dump" "GVP_RUNTIME=$name")
+if [ "$(dump_field "$before" found)" = 1 ]; then
+  gv_die "$cfg (or a file it imports) already defines containerd runtime '$name' outside pulumi-gvisor's block" \
+    "remove that runtime table, or give the plan another containerd runtime name; $cfg was not touched"
+fi
+default_rt=$(dump_field "$before" default_runtime)
+
+# candidate BLOCK: config.toml with BLOCK as our block, staged beside the
+# target (imports resolve relative to the file) and dumped by containerd.
+# Sets cfg_changed and check (what the dump says).
+cand="$tmp/config.toml"
+staged="$probe_dir/.$(basename "$cfg_real").pulumi-gvisor-new"
+gv_cleanup_add "$staged"
+candidate() {
+  put_rc=0
+  gv_py containerd-block "GVP_MODE=put" "GVP_CONFIG=$src" "GVP_RUNTIME=$name" "GVP_BLOCK=$1" \
+    "GVP_VERSION_LINE=$version_line" "GVP_OUT=$cand" 2>"$tmp/block.err" || put_rc=$?
+  case $put_rc in
+    0) cfg_changed=true ;;
+    3)
+      cfg_changed=false
+      cp "$src" "$cand"
+      ;;
+    *) gv_die "$cfg: $(head -n 1 "$tmp/block.err")" "repair or remove the marker lines by hand and re-run" ;;
+  esac
   cp "$cand" "$staged"
   if [ "$cfg_existed" = true ]; then
     chmod "$(stat -c %a "$cfg")" "$staged" 2>/dev/null || true
@@ -244,33 +265,86 @@ if [ "$cfg_changed" = true ]; then
       "check the plan's containerd runtime tables for config version $version; $cfg was not touched"
   fi
   check=$(gv_py containerd-dump-check "GVP_DUMP=$tmp/cand.dump" "GVP_RUNTIME=$name")
-  rtype=$(printf '%s\n' "$check" | sed -n 's/^runtime_type=//p')
-  if [ "$(printf '%s\n' "$check" | sed -n 's/^found=//p')" != 1 ] || [ "$rtype" != io.containerd.runsc.v1 ]; then
-    hint="check that the plan's runtime tables match config version $version"
-    if [ "$versionless" = true ] && [ -z "$version_line" ]; then
-      hint="add 'version = $version' at the top of $cfg (containerd reads a file without it as version 1)"
-    fi
-    gv_die "containerd loads $cfg with the block added but ignores runtime '$name' (runtime_type '${rtype:-missing}' in 'config dump')" \
-      "$hint; $cfg was not touched"
-  fi
-  cpath=$(printf '%s\n' "$check" | sed -n 's/^config_path=//p')
-  if [ "$cpath" != "$toml" ]; then
-    gv_warn "the runtime's options.ConfigPath is '$cpath', not $toml"
-  fi
+}
+candidate "$block"
+kept_default=''
+if [ "$(dump_field "$before" default_found)" = 1 ] && [ "$(dump_field "$check" default_found)" != 1 ]; then
+  # containerd 1.x takes the runtimes a file names INSTEAD of its built-in
+  # ones: with only our table, its default runtime would vanish and the CRI
+  # plugin would not load. Repeat that runtime in our block, as dumped.
+  tables=$(gv_py containerd-runtime-tables "GVP_DUMP=$tmp/without.dump" "GVP_RUNTIME=$default_rt" "GVP_PLUGIN=$cri_plugin") ||
+    gv_die "the runtime block would make containerd drop its default runtime '$default_rt', and 'containerd config dump' does not show that runtime under $cri_plugin to repeat it" \
+      "define the default runtime's table in $cfg yourself and re-run; $cfg was not touched"
+  kept_default=$default_rt
+  candidate "$block
+# containerd's default runtime, as 'containerd config dump' showed it without this block
+# (a runtimes table in this file replaces containerd's built-in ones):
+$tables"
 fi
+rtype=$(dump_field "$check" runtime_type)
+if [ "$(dump_field "$check" found)" != 1 ] || [ "$rtype" != io.containerd.runsc.v1 ]; then
+  hint="check that the plan's runtime tables match config version $version"
+  if [ "$versionless" = true ] && [ -z "$version_line" ]; then
+    hint="add 'version = $version' at the top of $cfg (containerd reads a file without it as version 1)"
+  fi
+  gv_die "containerd loads $cfg with the block added but ignores runtime '$name' (runtime_type '${rtype:-missing}' in 'config dump')" \
+    "$hint; $cfg was not touched"
+fi
+if [ "$(dump_field "$before" default_found)" = 1 ] && [ "$(dump_field "$check" default_found)" != 1 ]; then
+  gv_die "containerd loads $cfg with the block added but loses its default runtime '$(dump_field "$check" default_runtime)' ('config dump' shows no such runtime), so its CRI plugin would not load" \
+    "check the plan's containerd runtime tables; $cfg was not touched"
+fi
+[ "$(dump_field "$before" default_found)" = 1 ] ||
+  gv_warn "containerd's default runtime '$default_rt' is not defined by $cfg even without pulumi-gvisor's block, so containerd's CRI plugin does not load with it; that is left as it is"
+cpath=$(dump_field "$check" config_path)
+if [ "$cpath" != "$toml" ]; then
+  gv_warn "the runtime's options.ConfigPath is '$cpath', not $toml"
+fi
+address=$(dump_field "$check" address)
 
 restart_required=$gv_restart_required
 restarted=false
+
+# restart_and_check TODO: restart containerd.service onto $cfg and check that
+# it serves it: the unit active again, and the CRI plugin loaded whenever it
+# was loaded before (containerd keeps running without it, and every pod then
+# fails). A failure exits with TODO (the rollback puts the previous files back).
+restart_and_check() {
+  cri_before=$(gv_containerd_cri "$address")
+  gv_log "restarting containerd (systemctl restart containerd; running containers keep running)"
+  restarted=true
+  gv_phase restart
+  gv_restart_containerd ||
+    gv_die "containerd did not restart with $cfg" "see 'journalctl -u containerd'; $1"
+  i=0
+  until systemctl is-active --quiet containerd.service 2>/dev/null; do
+    i=$((i + 1))
+    [ "$i" -lt 20 ] || gv_die "containerd is not active after the restart with $cfg" "see 'journalctl -u containerd'; $1"
+    sleep 1
+  done
+  i=0
+  cri=$(gv_containerd_cri "$address")
+  while [ "${cri%%:*}" = unknown ] && [ "${cri_before%%:*}" != unknown ] && [ "$i" -lt 10 ]; do
+    i=$((i + 1))
+    sleep 1
+    cri=$(gv_containerd_cri "$address")
+  done
+  if [ "$cri" = ok ]; then
+    gv_log "containerd serves $cfg with its CRI plugin loaded"
+  elif [ "$cri_before" = ok ]; then
+    gv_die "containerd restarted with $cfg, but its CRI plugin did not load (${cri})" "$1"
+  else
+    gv_warn "containerd's CRI plugin is not loaded with $cfg (${cri}), as it was not before the restart (${cri_before})"
+  fi
+}
+
 if [ "$cfg_changed" = false ] && [ "$toml_changed" = false ]; then
   if gv_containerd_restart_required "$cfg"; then
     # Our bytes are in place but containerd started before they were (an
     # earlier run may have died before its restart).
     if gv_has_systemd && systemctl is-active --quiet containerd.service 2>/dev/null; then
       gv_log "containerd started before $cfg was last written; restarting it to load runtime $name"
-      gv_phase restart
-      gv_restart_containerd ||
-        gv_die "containerd did not restart with $cfg" "see 'journalctl -u containerd'"
-      restarted=true
+      restart_and_check "fix $cfg, or run the uninstall step to take pulumi-gvisor's block out"
     else
       restart_required=true
       gv_warn "a running containerd started before $cfg was last written; restart it to load runtime $name"
@@ -278,7 +352,7 @@ if [ "$cfg_changed" = false ] && [ "$toml_changed" = false ]; then
   fi
   [ "$restarted" = true ] || gv_nothing_changed "$cfg and $toml are already as planned"
   gv_emit step=configure-containerd "changed:b=$restarted" "runtime=$name" "config=$cfg" "configVersion:i=$version" \
-    "runscToml=$toml" "restarted:b=$restarted" "restartRequired:b=$restart_required"
+    "runscToml=$toml" "restarted:b=$restarted" "restartRequired:b=$restart_required" "defaultRuntimeAdded:s?=$kept_default"
   exit 0
 fi
 
@@ -287,6 +361,9 @@ gv_phase record
 if [ "$cfg_changed" = true ]; then
   gv_rec_open "$cfg" block configure-containerd "$name"
   cfg_rec=$gv_rec
+  # What the block adds besides the plan's runtime (it goes with the block).
+  gv_rec_put "$cfg_rec" "default_runtime=$kept_default" ||
+    gv_die "could not write the record in $cfg_rec" "free space on the file system of $GV_STATE_DIR (is it full?) and re-run; nothing was changed"
   gv_rec_intend "$cfg_rec" "$cand"
 fi
 if [ "$toml_changed" = true ]; then
@@ -342,18 +419,7 @@ fi
 # -- restart containerd only if config.toml changed
 if [ "$cfg_changed" = true ]; then
   if gv_has_systemd && systemctl is-active --quiet containerd.service 2>/dev/null; then
-    gv_log "restarting containerd (systemctl restart containerd; running containers keep running)"
-    restarted=true
-    gv_phase restart
-    gv_restart_containerd ||
-      gv_die "containerd did not restart with the new $cfg" "see 'journalctl -u containerd'"
-    i=0
-    until systemctl is-active --quiet containerd.service 2>/dev/null; do
-      i=$((i + 1))
-      [ "$i" -lt 20 ] || gv_die "containerd is not active after the restart with the new $cfg" \
-        "see 'journalctl -u containerd'"
-      sleep 1
-    done
+    restart_and_check "the previous $cfg is put back and containerd restarted on it (see the lines above); check the plan's containerd runtime tables and 'journalctl -u containerd'"
   elif gv_has_systemd; then
     gv_log "containerd.service is not active, so nothing was restarted; containerd reads $cfg when it starts"
   elif gv_containerd_restart_required "$cfg"; then
@@ -368,4 +434,4 @@ wrote_cfg=false
 wrote_toml=false
 
 gv_emit step=configure-containerd changed:b=true "runtime=$name" "config=$cfg" "configVersion:i=$version" \
-  "runscToml=$toml" "restarted:b=$restarted" "restartRequired:b=$restart_required"
+  "runscToml=$toml" "restarted:b=$restarted" "restartRequired:b=$restart_required" "defaultRuntimeAdded:s?=$kept_default"

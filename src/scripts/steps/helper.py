@@ -442,33 +442,69 @@ def cmd_containerd_block():
         sys.exit(3)
     write_text(env("GVP_OUT"), new)
 
-def cmd_containerd_dump_check():
-    # Find runtime GVP_RUNTIME in a `containerd config dump`.
-    name = env("GVP_RUNTIME")
-    section, found, rtype, cpath = None, 0, "", ""
-    for line in read_text(env("GVP_DUMP")).splitlines():
+def is_cri_plugin(name):
+    # Where CRI runtimes live: containerd 1.x (config version 2), 2.x (3 and 4).
+    return name in ("io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime")
+
+def dump_sections(path):
+    # A `containerd config dump` as [(table path, header line, body lines)].
+    out = []
+    for line in read_text(path).splitlines():
         m = HEADER.match(line)
         if m:
-            section = split_key(m.group(1))
-            continue
+            out.append((split_key(m.group(1)), line, []))
+        elif out:
+            out[-1][2].append(line)
+    return out
+
+def dump_value(body, key):
+    for line in body:
         m = KEYVAL.match(line)
-        if not m or section is None:
-            continue
-        key = split_key(m.group(1))[0]
-        p = section
-        is_rt = (len(p) >= 5 and p[0] == "plugins" and p[2:4] == ["containerd", "runtimes"] and p[4] == name
-                 and p[1] in ("io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime"))
-        if not is_rt:
-            continue
+        if m and split_key(m.group(1))[0] == key:
+            return toml_string(m.group(2)) or ""
+    return None
+
+def runtime_tables(sections, name):
+    # The sections of CRI runtime `name`: [plugins, <cri>, containerd, runtimes, name, ...].
+    return [s for s in sections if len(s[0]) >= 5 and s[0][0] == "plugins" and is_cri_plugin(s[0][1])
+            and s[0][2:4] == ["containerd", "runtimes"] and s[0][4] == name]
+
+def cmd_containerd_dump_check():
+    # Runtime GVP_RUNTIME in a `containerd config dump`, the CRI plugin's
+    # default runtime (default_runtime_name) and whether the dump defines it,
+    # and the gRPC address the daemon serves on.
+    sections = dump_sections(env("GVP_DUMP"))
+    found, rtype, cpath, default, address = 0, "", "", "runc", "/run/containerd/containerd.sock"
+    for p, _, body in runtime_tables(sections, env("GVP_RUNTIME")):
         if len(p) == 5:
-            found = 1
-            if key == "runtime_type":
-                rtype = toml_string(m.group(2)) or ""
-        elif len(p) == 6 and p[5] == "options" and key == "ConfigPath":
-            cpath = toml_string(m.group(2)) or ""
+            found, rtype = 1, dump_value(body, "runtime_type") or ""
+        elif p[5:] == ["options"]:
+            cpath = dump_value(body, "ConfigPath") or ""
+    for p, _, body in sections:
+        if len(p) == 3 and p[0] == "plugins" and is_cri_plugin(p[1]) and p[2] == "containerd":
+            default = dump_value(body, "default_runtime_name") or default
+        elif p == ["grpc"]:
+            address = dump_value(body, "address") or address
     print("found=%d" % found)
     print("runtime_type=%s" % rtype)
     print("config_path=%s" % cpath)
+    print("default_runtime=%s" % default)
+    print("default_found=%d" % (1 if runtime_tables(sections, default) else 0))
+    print("address=%s" % address)
+
+def cmd_containerd_runtime_tables():
+    # Prints runtime GVP_RUNTIME's tables from a dump (GVP_DUMP) as config
+    # text, keys and values exactly as dumped; exit 3 when the dump has none
+    # under plugin GVP_PLUGIN (the form the file is written in).
+    tables = [t for t in runtime_tables(dump_sections(env("GVP_DUMP")), env("GVP_RUNTIME"))
+              if t[0][1] == env("GVP_PLUGIN")]
+    if not tables:
+        sys.exit(3)
+    for _, header, body in tables:
+        print(header.strip())
+        for line in body:
+            if line.strip():
+                print("  " + line.strip() if KEYVAL.match(line) else line)
 
 def cmd_runsc_toml_check():
     # exit 0 valid (or cannot check); 4 invalid. Prints "checked" or "unchecked".

@@ -779,6 +779,29 @@ gv_containerd_dump() {
   return 1
 }
 
+# gv_containerd_cri ADDRESS: the state of containerd's CRI plugin (type
+# io.containerd.grpc.v1, id cri: the same on 1.6, 1.7 and 2.x) in the daemon
+# serving on ADDRESS, from `ctr plugins ls`: ok, skip, absent, error:
+# <containerd's message>, or unknown: <why> (no ctr, no answer).
+gv_containerd_cri() {
+  command -v ctr >/dev/null 2>&1 || {
+    echo 'unknown: ctr is not installed'
+    return 0
+  }
+  gv__cf=type==io.containerd.grpc.v1,id==cri
+  if ! gv_timeout 30 ctr --address "$1" plugins ls "$gv__cf" >"$gv_run/cri.ls" 2>&1; then
+    printf 'unknown: %s\n' "$(grep . "$gv_run/cri.ls" | tail -n 1)"
+    return 0
+  fi
+  gv__cs=$(awk 'NR > 1 && NF { print $NF; exit }' "$gv_run/cri.ls")
+  case $gv__cs in
+    ok | skip) echo "$gv__cs" ;;
+    '') echo absent ;;
+    *) printf 'error: %s\n' "$(gv_timeout 30 ctr --address "$1" plugins ls -d "$gv__cf" 2>/dev/null |
+      sed -n 's/^[[:space:]]*Message:[[:space:]]*//p' | head -n 1)" ;;
+  esac
+}
+
 # gv_containerd_restart_required CONFIG: true when a containerd process that
 # reads CONFIG started before CONFIG was last written.
 gv_containerd_restart_required() {
@@ -821,7 +844,11 @@ gv_containerd_undo() {
   case $gv_undo_action in
     restore-original) gv_log "restoring the original $gv__up"; gv_rec_restore "$gv__u" ;;
     remove-file) gv_log "removing $gv__up (it did not exist before pulumi-gvisor)"; rm -f -- "$gv__up" ;;
-    removed-block) gv_log "removing runtime $gv__uname from $gv__up"; gv_replace_file "$gv_run/unblocked.toml" "$gv__up" ;;
+    removed-block)
+      gv__ukept=$(gv_record_get "$gv__u/record" default_runtime)
+      gv_log "removing runtime $gv__uname${gv__ukept:+ (and the copy of default runtime $gv__ukept its block carried)} from $gv__up"
+      gv_replace_file "$gv_run/unblocked.toml" "$gv__up"
+      ;;
     keep) gv_warn "$gv__up changed since pulumi-gvisor wrote it; leaving it in place" ;;
     *) ;;
   esac || gv_die "could not write $gv__up" "check the file system (read-only, full?) and re-run; the record is kept, so the next run tries again"

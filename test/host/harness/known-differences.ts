@@ -26,19 +26,6 @@ export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
       "on trixie the step restarts containerd.service itself (restartRequired false), on sid it writes version 3: " +
       "both are proven by test/host/matrix-containerd.test.ts",
   },
-  {
-    flavors: ["trixie"],
-    file: "test/host/matrix-containerd.test.ts",
-    test: /on Debian's packaged config\.toml/,
-    reason:
-      "STEP BUG (configure-containerd, containerd 1.7): on Debian's packaged config.toml (version 2, a " +
-      '[plugins."io.containerd.grpc.v1.cri"] table with only cni settings) the step adds the runsc table, its dump ' +
-      "check passes and containerd.service restarts 'active', but the CRI plugin no longer loads: " +
-      '`failed to load plugin io.containerd.grpc.v1.cri" error="invalid plugin config: no corresponding runtime ' +
-      'configured in `containerd.runtimes` for `containerd` `default_runtime_name = "runc"`` (runc vanished from the ' +
-      "runtimes map; `ctr plugins ls` shows cri: error). Every pod would fail. The step should check the dump keeps " +
-      "the default runtime (or add runc's entry) and check the CRI plugin after the restart",
-  },
 ];
 
 export function knownDifference(flavor: FlavorName, file: string, _name: string, fullName: string): string | undefined {
