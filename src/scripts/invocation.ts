@@ -30,15 +30,30 @@ export interface OwnerRef {
   urn: string;
 }
 
+// Where the upload is: a relative path is under the login's home, where SSH
+// commands (and sudo) start, or else the home the password database gives the
+// login. Sets gv_up (the file) and gv_updir (its directory).
+const UPLOAD_LOCATION = String.raw`case $GV_BUNDLE_UPLOAD in
+/*) gv_up=$GV_BUNDLE_UPLOAD ;;
+*)
+  gv_up="$PWD/$GV_BUNDLE_UPLOAD"
+  if [ ! -f "$gv_up" ] && command -v getent >/dev/null 2>&1; then
+    gv_home=$(getent passwd "${"$"}{SUDO_USER:-$(id -un)}" | cut -d: -f6) || gv_home=''
+    if [ -n "$gv_home" ] && [ -f "$gv_home/$GV_BUNDLE_UPLOAD" ]; then gv_up="$gv_home/$GV_BUNDLE_UPLOAD"; fi
+  fi
+  ;;
+esac
+gv_updir=${"$"}{gv_up%/*}`;
+
 // Unpacks the bundle (once per bundle id) into root's state dir. The upload
 // is writable by the login user, so root copies it first and checks the copy.
 const BOOTSTRAP = String.raw`gv_fail() { printf 'pulumi-gvisor %s: error: %s\n' "$GV_STEP" "$1" >&2; exit 1; }
 gv_store="$GV_STATE_DIR/bundles/$GV_BUNDLE_ID"
 gv_resend="send it again: pulumi up --replace the ${"$"}{GV_BUNDLE_RESOURCE:-<Host name>-bundle} resource (or --target it after a 'pulumi state delete' of it)"
-# A relative upload path is in the login's home, where SSH commands (and sudo) start.
-case $GV_BUNDLE_UPLOAD in /*) gv_up=$GV_BUNDLE_UPLOAD ;; *) gv_up="$PWD/$GV_BUNDLE_UPLOAD" ;; esac
+${UPLOAD_LOCATION}
 if [ ! -f "$gv_store/.complete" ]; then
-  [ -f "$gv_up" ] || gv_fail "the step bundle $GV_BUNDLE_ID is not on this host ($gv_up is missing); $gv_resend"
+  { [ -f "$gv_up" ] && [ ! -L "$gv_up" ]; } ||
+    gv_fail "the step bundle $GV_BUNDLE_ID is not on this host ($gv_up is missing or not a plain file; SFTP writes it under the login's home, unless sshd_config's ChrootDirectory or 'internal-sftp -d' moves that); $gv_resend"
   { mkdir -p "$GV_STATE_DIR/bundles" && chmod 0700 "$GV_STATE_DIR"; } ||
     gv_fail "could not create $GV_STATE_DIR/bundles; check that the file system is writable and not full"
   gv_new=$(mktemp -d "$GV_STATE_DIR/bundles/.new.XXXXXX") ||
@@ -60,9 +75,16 @@ if [ ! -f "$gv_store/.complete" ]; then
   # Two steps may unpack at once; a rename onto an existing bundle fails and the copy is dropped.
   mv -T "$gv_new" "$gv_store" 2>/dev/null || rm -rf "$gv_new"
   [ -f "$gv_store/.complete" ] || gv_fail "could not put the step bundle in place at $gv_store"
-  # Earlier bundles' uploads are done with: each was unpacked by its own install.
-  for gv_f in "${"$"}{gv_up%/*}"/.pulumi-gvisor-bundle-*.sh; do
-    if [ "$gv_f" != "$gv_up" ] && [ -f "$gv_f" ]; then rm -f -- "$gv_f"; fi
+  # Earlier bundles' uploads are done with once this machine has unpacked them
+  # (a home shared between machines may hold uploads others still need).
+  for gv_f in "$gv_updir"/.pulumi-gvisor-bundle-*.sh; do
+    gv_i=${"$"}{gv_f##*-}
+    gv_i=${"$"}{gv_i%.sh}
+    case $gv_i in '' | *[!0-9a-f]*) continue ;; esac
+    for gv_c in "$GV_STATE_DIR"/bundles/"$gv_i"*/.complete; do
+      if [ "$gv_f" != "$gv_up" ] && [ -f "$gv_c" ]; then rm -f -- "$gv_f"; fi
+      break
+    done
   done
 fi`;
 
@@ -222,6 +244,8 @@ export function renderReleaseInvocation(plan: HostPlan, bundle: BundleRef, owner
     ...stepAssignments(plan, "uninstall"),
     shellAssignment("GV_OWNER", owner.id),
     ...bundleAssignments(bundle),
+    // uninstall.sh removes the uploads it finds in gv_updir.
+    UPLOAD_LOCATION,
     String.raw`if [ ! -d "$GV_STATE_DIR" ]; then
   printf 'pulumi-gvisor uninstall: %s does not exist: no pulumi-gvisor state on this machine, nothing to do\n' "$GV_STATE_DIR" >&2
   printf '{"step":"uninstall","changed":false,"skipped":true,"reason":"no-state"}\n'
@@ -235,7 +259,7 @@ if [ -n "$gv_owner" ] && [ "$gv_owner" != "$GV_OWNER" ]; then
 fi
 if [ ! -f "$GV_STATE_DIR/bundles/$GV_BUNDLE_ID/.complete" ]; then
   # Uninstall works from the host's records, so a complete bundle can run it:
-  # the newest, whose uninstall knows every record the newest steps wrote.
+  # the one unpacked last, the package version that last ran steps here.
   # (Bundle dirs are named by hex digests, so ls's output is safe to read.)
   gv_best=$(ls -1t "$GV_STATE_DIR"/bundles/*/.complete 2>/dev/null | head -n 1) || gv_best=''
   if [ -n "$gv_best" ]; then GV_BUNDLE_ID=$(basename "$(dirname "$gv_best")"); fi

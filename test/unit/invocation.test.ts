@@ -123,20 +123,50 @@ describe("step commands", () => {
     const name = bundleUploadPath(stepBundle().id, "ubuntu");
     expect(name).toMatch(/^\.pulumi-gvisor-bundle-ubuntu-[0-9a-f]{16}\.sh$/);
     writeFileSync(join(home, name), stepBundle().text);
-    writeFileSync(join(home, ".pulumi-gvisor-bundle-0123456789abcdef.sh"), "# an earlier bundle's upload\n");
+    // An earlier bundle this machine unpacked, and one only another machine sharing the home did.
+    writeFileSync(join(home, ".pulumi-gvisor-bundle-ubuntu-0123456789abcdef.sh"), "# an earlier bundle's upload\n");
+    execFileSync("mkdir", ["-p", join(dir, "state", "bundles", `0123456789abcdef${"0".repeat(48)}`)]);
+    writeFileSync(join(dir, "state", "bundles", `0123456789abcdef${"0".repeat(48)}`, ".complete"), "");
+    writeFileSync(join(home, ".pulumi-gvisor-bundle-ubuntu-fedcba9876543210.sh"), "# another machine's upload\n");
     writeFileSync(join(home, "notes.sh"), "keep\n");
     const bundle = { id: stepBundle().id, uploadPath: name, resourceName: "sandbox-bundle" };
     const r = runScript(renderStepInvocation(plan(), "install", bundle).stdin.replace('. "$gv_store/install.sh"', "echo unpacked"), home);
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(dir, "state", "bundles", bundle.id, ".complete"))).toBe(true);
-    expect(readdirSync(home).sort()).toEqual([name, "notes.sh"].sort());
+    expect(readdirSync(home).sort()).toEqual([name, ".pulumi-gvisor-bundle-ubuntu-fedcba9876543210.sh", "notes.sh"].sort());
   });
 
   it("name the full path of a missing relative upload", () => {
     const bundle = { id: stepBundle().id, uploadPath: bundleUploadPath(stepBundle().id, "ubuntu"), resourceName: "sandbox-bundle" };
     const r = runScript(renderStepInvocation(plan(), "install", bundle).stdin);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`(${join(dir, bundle.uploadPath)} is missing)`);
+    expect(r.stderr).toContain(`(${join(dir, bundle.uploadPath)} is missing or not a plain file; SFTP writes it under the login's home`);
+  });
+
+  it("refuse an upload that is a symlink, even to the right bytes", () => {
+    const real = join(dir, "real.sh");
+    writeFileSync(real, stepBundle().text);
+    execFileSync("ln", ["-s", real, join(dir, "link.sh")]);
+    const r = runScript(renderStepInvocation(plan(), "install", { id: stepBundle().id, uploadPath: "link.sh", resourceName: "sandbox-bundle" }).stdin);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/link\.sh is missing or not a plain file/);
+    expect(existsSync(join(dir, "state", "bundles"))).toBe(false);
+  });
+
+  it("find a relative upload in the login's home from the password database when the command starts elsewhere", () => {
+    const home = execFileSync("sh", ["-c", 'getent passwd "$(id -un)" | cut -d: -f6'], { encoding: "utf8" }).trim();
+    const name = `.pulumi-gvisor-bundle-test-${process.pid}.sh`;
+    writeFileSync(join(home, name), stepBundle().text);
+    try {
+      const elsewhere = join(dir, "elsewhere");
+      execFileSync("mkdir", [elsewhere]);
+      const bundle = { id: stepBundle().id, uploadPath: name, resourceName: "sandbox-bundle" };
+      const r = runScript(renderStepInvocation(plan(), "install", bundle).stdin.replace('. "$gv_store/install.sh"', "echo unpacked"), elsewhere);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toBe("unpacked");
+    } finally {
+      rmSync(join(home, name), { force: true });
+    }
   });
 
   it("record the owner, and say who owned the machine before", () => {
@@ -165,7 +195,7 @@ describe("step commands", () => {
     const r = runScript(renderStepInvocation(plan(), "install", bundle).stdin);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(
-      `pulumi-gvisor install: error: the step bundle ${bundle.id} is not on this host (${bundle.uploadPath} is missing); send it again: pulumi up --replace the <Host name>-bundle resource (or --target it after a 'pulumi state delete' of it)`,
+      `pulumi-gvisor install: error: the step bundle ${bundle.id} is not on this host (${bundle.uploadPath} is missing or not a plain file; SFTP writes it under the login's home, unless sshd_config's ChrootDirectory or 'internal-sftp -d' moves that); send it again: pulumi up --replace the <Host name>-bundle resource (or --target it after a 'pulumi state delete' of it)`,
     );
   });
 });

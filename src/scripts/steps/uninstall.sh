@@ -18,7 +18,8 @@
 #   one of the builds recorded (a copy of what was there before us is put back).
 # - Last, once all of that succeeded: the ownership marks the Host component
 #   keeps ($GV_STATE_DIR/owner, $GV_STATE_DIR/bundles/, the uploads
-#   .pulumi-gvisor-bundle-*.sh in the login's home, where SSH commands start,
+#   .pulumi-gvisor-bundle-*.sh in the login's home ($gv_updir, set by the Host's
+#   delete; else the directory the step runs in),
 #   and older releases' /var/tmp/pulumi-gvisor-bundle-*), then the state dir
 #   if it is empty.
 # Paths and names come from the records, so a changed plan cannot make this
@@ -116,7 +117,7 @@ fi
 # -- ownership marks of the Host component, only now that everything else is undone
 gv_phase forget-owner
 rm -rf -- "$GV_STATE_DIR/owner" "$GV_STATE_DIR/bundles"
-for f in ./.pulumi-gvisor-bundle-*.sh /var/tmp/pulumi-gvisor-bundle-*; do
+for f in "${gv_updir:-.}"/.pulumi-gvisor-bundle-*.sh /var/tmp/pulumi-gvisor-bundle-*; do
   if [ -e "$f" ] || [ -L "$f" ]; then rm -rf -- "$f"; fi
 done
 rmdir -- "$GV_STATE_DIR/files" 2>/dev/null || true
