@@ -45,7 +45,11 @@ export function shareLookups(owner: pulumi.Resource): SharedLookups {
   return lookups;
 }
 
-/** The lookups a component shares with its siblings, if its parent shares them; else its own. */
+/**
+ * The lookups a component shares with its siblings, if its parent shares them;
+ * else its own. Shared invokes have the fleet as parent, so the fleet's
+ * provider answers them (not a provider set on one member by a transform).
+ */
 export function lookupsFor(parent: pulumi.Resource | undefined, self: pulumi.Resource): SharedLookups {
   return (parent && byOwner.get(parent)) ?? new SharedLookups({ parent: self });
 }
