@@ -112,3 +112,33 @@ describe("verify: host-side evidence", () => {
     expect(await probesLeft(host)).toBe("");
   });
 });
+
+describe("verify: sandbox cost (measureOverhead)", () => {
+  it("reports start, syscall and file medians under runsc and runc, their ratios and the platform, and leaves no container", async () => {
+    const host = await suite.freshHost();
+    const plan = testPlan(suite.mirror(), { verify: { measureOverhead: true, overheadRounds: 3 } });
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-docker");
+    const started = Date.now();
+    const r = await mustRun(host, plan, "verify");
+    const took = Date.now() - started;
+    const v = parseVerification(r.stdout);
+    expect(r.json?.schemaVersion).toBe(3);
+    expect(v.isolated).toBe(true);
+    expect(v.overhead).toHaveLength(1);
+    const [m] = v.overhead!;
+    expect(m, JSON.stringify(m)).toMatchObject({ engine: "docker", runtime: "runsc", baseline: "runc", rounds: 3 });
+    expect(m.error).toBeUndefined();
+    // Debian's runsc 20221219 has ptrace and kvm; newer builds (trixie, sid) default to systrap.
+    expect(["systrap", "ptrace", "kvm"]).toContain(m.platform);
+    for (const t of [m.sandboxed!, m.native!]) {
+      for (const ms of [t.startMs, t.syscallMs, t.fileMs]) expect(ms).toBeGreaterThan(0);
+    }
+    for (const ratio of [m.ratios!.start, m.ratios!.syscall, m.ratios!.file]) expect(ratio).toBeGreaterThan(0);
+    // The ratios are the medians' quotients, not figures of their own.
+    // (within 5%: the medians are rounded to 0.1 ms, the ratios are taken before that).
+    expect(Math.abs(m.ratios!.syscall / (m.sandboxed!.syscallMs / m.native!.syscallMs) - 1)).toBeLessThan(0.05);
+    console.log(`sandbox cost on ${suite.flavor} (${m.platform}), verify took ${took} ms:`, JSON.stringify(m));
+    expect((await host.docker.cli(["ps", "-aq"])).stdout.trim()).toBe("");
+  });
+});
