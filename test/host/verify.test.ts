@@ -138,7 +138,44 @@ describe("verify: sandbox cost (measureOverhead)", () => {
     // The ratios are the medians' quotients, not figures of their own.
     // (within 5%: the medians are rounded to 0.1 ms, the ratios are taken before that).
     expect(Math.abs(m.ratios!.syscall / (m.sandboxed!.syscallMs / m.native!.syscallMs) - 1)).toBeLessThan(0.05);
-    console.log(`sandbox cost on ${suite.flavor} (${m.platform}), verify took ${took} ms:`, JSON.stringify(m));
+    console.log(`sandbox cost on ${suite.flavor.name} (${m.platform}), verify took ${took} ms:`, JSON.stringify(m));
     expect((await host.docker.cli(["ps", "-aq"])).stdout.trim()).toBe("");
+  });
+
+  it("a measurement that fails is reported in the document and does not fail verify, even enforced", async () => {
+    const host = await suite.freshHost();
+    const plan = testPlan(suite.mirror());
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-docker");
+    // An image whose sh runs the probe but not the workload (as one lacking a tool would).
+    const sh = ["#!/bin/busybox ash", 'case "$2" in *gv-started*) echo "no workload here" >&2; exit 9 ;; esac', 'exec /bin/busybox ash "$@"', ""].join("\n");
+    const make = await host.docker.cli([
+      "run",
+      "--name",
+      "picky",
+      "local/busybox:latest",
+      "sh",
+      "-c",
+      `rm /bin/sh && printf '%s' '${sh}' >/bin/sh && chmod 755 /bin/sh`,
+    ]);
+    expect(make.code, make.stderr).toBe(0);
+    expect((await host.docker.cli(["commit", "picky", "local/picky:latest"])).code).toBe(0);
+    expect((await host.docker.cli(["rm", "picky"])).code).toBe(0);
+
+    const r = await mustRun(host, testPlan(suite.mirror(), { verify: { image: "local/picky:latest", measureOverhead: true, overheadRounds: 2 } }), "verify");
+    const v = parseVerification(r.stdout);
+    expect(v.isolated).toBe(true);
+    expect(v.overhead).toEqual([
+      {
+        engine: "docker",
+        runtime: "runsc",
+        baseline: "runc",
+        platform: expect.stringMatching(/^(systrap|ptrace|kvm)$/),
+        rounds: 2,
+        // The first run of the first round is under runc.
+        error: "the workload container under --runtime=runc failed (exit 9): no workload here",
+      },
+    ]);
+    expect(await host.docker.cli(["ps", "-aq", "--filter", "name=pulumi-gvisor-"]).then((p) => p.stdout.trim())).toBe("");
   });
 });

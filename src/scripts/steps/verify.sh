@@ -206,10 +206,11 @@ overhead_now() {
 # overhead_run RUNTIME: one timed run; sets overhead_start, overhead_syscall
 # and overhead_file (microseconds), or returns 1 with overhead_error set.
 overhead_run() {
+  name="pulumi-gvisor-overhead-${tmp##*.}"
   t0=$(overhead_now)
   {
     rc=0
-    gv_timeout 120 docker run --rm --network=none --runtime="$1" "$GV_VERIFY_IMAGE" sh -c "$overhead_workload" \
+    gv_timeout 120 docker run --rm --name "$name" --network=none --runtime="$1" "$GV_VERIFY_IMAGE" sh -c "$overhead_workload" \
       2>"$tmp/overhead.err" </dev/null || rc=$?
     echo "gv-exit $rc"
   } | while IFS= read -r line; do
@@ -217,6 +218,8 @@ overhead_run() {
   done >"$tmp/overhead.stamps"
   rc=$(sed -n 's/^[0-9]* gv-exit //p' "$tmp/overhead.stamps")
   if [ "$rc" != 0 ]; then
+    # A timed-out CLI leaves its container running.
+    gv_timeout 30 docker rm -f "$name" >/dev/null 2>&1 </dev/null || true
     overhead_error="the workload container under --runtime=$1 failed (exit ${rc:-unknown}): $(head -n 1 "$tmp/overhead.err")"
     return 1
   fi
