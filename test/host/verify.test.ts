@@ -131,6 +131,8 @@ describe("verify: sandbox cost (measureOverhead)", () => {
     expect(m.error).toBeUndefined();
     // Debian's runsc 20221219 has ptrace and kvm; newer builds (trixie, sid) default to systrap.
     expect(["systrap", "ptrace", "kvm"]).toContain(m.platform);
+    // ...as the sandbox itself ran, not a guess from the configuration.
+    expect(r.stderr).toContain(`runsc platform ${m.platform} (from the sandbox's own flags)`);
     for (const t of [m.sandboxed!, m.native!]) {
       for (const ms of [t.startMs, t.syscallMs, t.fileMs]) expect(ms).toBeGreaterThan(0);
     }
