@@ -109,7 +109,7 @@ if [ "$GV_DOCKER_ENABLED" = true ]; then
       cid=$(head -n 1 "$tmp/docker.cid")
       sandbox_pid=$(gv_py runsc-process "GVP_CID=$cid" "GVP_RUNSC_PATH=$runsc" "GVP_DIR=$GV_INSTALL_DIR") || sandbox_pid=''
       if [ -n "$overhead_rounds" ] && [ -n "$sandbox_pid" ]; then
-        # runsc hands its sandbox and gofer every flag, resolved: the platform really in use.
+        # runsc hands its sandbox the flags that differ from its defaults (--platform among them, when set).
         sandbox_platform=$(tr '\000' '\n' <"/proc/$sandbox_pid/cmdline" 2>/dev/null | sed -n 's/^--*platform=//p' | head -n 1) || sandbox_platform=''
       fi
       n=0
