@@ -150,10 +150,10 @@ describe("step rendering", () => {
 
   it("the verify body reads the measurement's variable as optional, and refuses a value that is not a count", () => {
     expect(stepSource("verify")).toContain("overhead_rounds=${GV_VERIFY_OVERHEAD_ROUNDS:-}");
-    for (const bad of ["0", "3x", "-1"]) {
+    for (const bad of ["0", "00", "3x", "-1", "100"]) {
       const r = spawnSync("sh", ["-c", `set -eu\ngv_die() { echo "$1" >&2; exit 1; }\nGV_VERIFY_OVERHEAD_ROUNDS='${bad}'\n${/^# Unset \(the default\).*?\nesac$/ms.exec(stepSource("verify"))![0]}\necho measured "$overhead_rounds"`], { encoding: "utf8" });
       expect(r.status, bad).toBe(1);
-      expect(r.stderr).toContain(`GV_VERIFY_OVERHEAD_ROUNDS must be a positive number of rounds, got '${bad}'`);
+      expect(r.stderr).toContain(`GV_VERIFY_OVERHEAD_ROUNDS must be a number of rounds from 1 to 99, got '${bad}'`);
     }
     const ok = spawnSync("sh", ["-c", `set -eu\ngv_die() { exit 1; }\n${/^# Unset \(the default\).*?\nesac$/ms.exec(stepSource("verify"))![0]}\necho "[$overhead_rounds]"`], { encoding: "utf8" });
     expect(ok.stdout).toBe("[]\n");

@@ -74,7 +74,8 @@ gv_log "runsc ${runsc_version:-missing}, $arch, host kernel $host_kernel"
 # Unset (the default): the sandbox cost is not measured.
 overhead_rounds=${GV_VERIFY_OVERHEAD_ROUNDS:-}
 case $overhead_rounds in
-  *[!0-9]* | 0) gv_die "GV_VERIFY_OVERHEAD_ROUNDS must be a positive number of rounds, got '$overhead_rounds'" "fix the plan's verify.overheadRounds" ;;
+  '' | [1-9] | [1-9][0-9]) ;;
+  *) gv_die "GV_VERIFY_OVERHEAD_ROUNDS must be a number of rounds from 1 to 99, got '$overhead_rounds'" "fix the plan's verify.overheadRounds" ;;
 esac
 sandbox_platform=''
 docker_pre_error=''
