@@ -146,6 +146,19 @@ describe("verify: sandbox cost (measureOverhead)", () => {
     expect((await host.docker.cli(["ps", "-aq"])).stdout.trim()).toBe("");
   });
 
+  it("a platform the plan sets is read from dockerd's runtime args", async () => {
+    const host = await suite.freshHost();
+    // ptrace: the one platform the mirror's runsc 20221219 runs on here on every flavor.
+    const plan = testPlan(suite.mirror(), { runsc: { platform: "ptrace" }, verify: { measureOverhead: true, overheadRounds: 1 } });
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-docker");
+    const r = await mustRun(host, plan, "verify");
+    const [m] = parseVerification(r.stdout).overhead!;
+    expect(m, JSON.stringify(m)).toMatchObject({ platform: "ptrace", rounds: 1 });
+    expect(m.error).toBeUndefined();
+    expect(r.stderr).toContain("runsc platform ptrace (from dockerd's runtime args)");
+  });
+
   it("a measurement that fails is reported in the document and does not fail verify, even enforced", async () => {
     const host = await suite.freshHost();
     const plan = testPlan(suite.mirror());

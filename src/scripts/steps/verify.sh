@@ -77,7 +77,6 @@ case $overhead_rounds in
   '' | [1-9] | [1-9][0-9]) ;;
   *) gv_die "GV_VERIFY_OVERHEAD_ROUNDS must be a number of rounds from 1 to 99, got '$overhead_rounds'" "fix the plan's verify.overheadRounds" ;;
 esac
-sandbox_platform=''
 docker_pre_error=''
 docker_rc=''
 runtime_path=''
@@ -109,10 +108,6 @@ if [ "$GV_DOCKER_ENABLED" = true ]; then
     if [ "$docker_rc" = 0 ]; then
       cid=$(head -n 1 "$tmp/docker.cid")
       sandbox_pid=$(gv_py runsc-process "GVP_CID=$cid" "GVP_RUNSC_PATH=$runsc" "GVP_DIR=$GV_INSTALL_DIR") || sandbox_pid=''
-      if [ -n "$overhead_rounds" ] && [ -n "$sandbox_pid" ]; then
-        # runsc hands its sandbox the flags that differ from its defaults (--platform among them, when set).
-        sandbox_platform=$(tr '\000' '\n' <"/proc/$sandbox_pid/cmdline" 2>/dev/null | sed -n 's/^--*platform=//p' | head -n 1) || sandbox_platform=''
-      fi
       n=0
       while [ "$n" -lt 20 ]; do
         gv_timeout 20 docker logs "$cid" >"$tmp/docker.out" 2>>"$tmp/docker.err" </dev/null || true
@@ -258,14 +253,10 @@ overhead_ratio() {
   printf '%d.%02d' $((r / 100)) $((r % 100))
 }
 
-# overhead_platform: the runsc platform the runtime uses: what its sandbox ran
-# with, else --platform in dockerd's runtime args, else runsc's default.
+# overhead_platform: the runsc platform the runtime uses: --platform in
+# dockerd's runtime args, else runsc's default. (The sandbox's own command
+# line names only flags that differ from the defaults, so it tells no more.)
 overhead_platform() {
-  if [ -n "$sandbox_platform" ]; then
-    gv_log "runsc platform $sandbox_platform (from the sandbox's own flags)"
-    echo "$sandbox_platform"
-    return 0
-  fi
   p=$(printf '%s\n' "${words:-}" | sed -n 's/^--*platform=//p' | tail -n 1)
   if [ -n "$p" ]; then
     gv_log "runsc platform $p (from dockerd's runtime args)"
