@@ -167,6 +167,18 @@ export interface VerifyArgs {
   image?: pulumi.Input<string>;
   /** Fail the deployment when the host is not isolated. Defaults to `true`. @default true */
   enforce?: pulumi.Input<boolean>;
+  /**
+   * Also measure what the sandbox costs this host's workloads, runsc against
+   * runc (Docker only): container start, a syscall-heavy part (`dd` of 1-byte
+   * blocks) and a file-heavy part (create, list, read, remove 200 small files),
+   * medians of `overheadRounds` alternating rounds, with their ratios and the
+   * runsc platform, in `verification.overhead`. Takes a few seconds; a failure
+   * to measure is reported there and never fails the deployment. Defaults to off.
+   * @default false
+   */
+  measureOverhead?: pulumi.Input<boolean>;
+  /** Rounds of the sandbox cost measurement (1 to 20); only with `measureOverhead`. Defaults to 3. @default 3 */
+  overheadRounds?: pulumi.Input<number>;
 }
 
 /** sha512 digests of `gvisor.tar.bz2` pinned per arch (`uname -m` names). */

@@ -35,6 +35,23 @@ export interface VerifyOptions {
   image?: string;
   /** Fail the step (and the deployment) when the host is not isolated. @default true */
   enforce?: boolean;
+  /**
+   * Also measure what the sandbox costs on this host: rounds of one container
+   * under runc and one under the runtime (alternating which goes first), each
+   * timed from the host for its start (`docker run` to the container's first
+   * output), a syscall-heavy part (`dd` of 20000 one-byte blocks from
+   * /dev/zero to /dev/null: 40000 read/write syscalls) and a file-heavy part
+   * (create, list, read and remove 200 small files in the container's root
+   * file system). The medians (ms), the runsc/runc ratios and the runsc
+   * platform go in `verification.overhead`. Needs only sh, dd, seq, ls, cat
+   * and rm in the image; takes a few seconds. A failure to measure is
+   * reported there and never fails the step. Docker only (containerd is
+   * checked at config level). Defaults to off.
+   * @default false
+   */
+  measureOverhead?: boolean;
+  /** Rounds of the sandbox cost measurement (1 to 20); only with `measureOverhead`. Defaults to 3. @default 3 */
+  overheadRounds?: number;
 }
 
 /** Everything that decides what runs on a host, as users write it. */
@@ -88,7 +105,8 @@ export interface HostPlan {
     blockV3: string;
     runscToml: string;
   };
-  verify: { image: string; enforce: boolean };
+  /** `overheadRounds` is set only when the sandbox cost is measured. */
+  verify: { image: string; enforce: boolean; overheadRounds?: number };
 }
 
 /**
@@ -101,6 +119,10 @@ export const DEFAULT_VERIFY_IMAGE = "docker.io/library/busybox:1.36.1@sha256:73a
 /** Where runsc, the shim and `gvisor-bin/` are installed when `installDir` is not given. */
 export const DEFAULT_INSTALL_DIR = "/usr/local/bin";
 export const STATE_DIR = "/var/lib/pulumi-gvisor";
+/** Rounds of the sandbox cost measurement when `verify.overheadRounds` is not given. */
+export const DEFAULT_OVERHEAD_ROUNDS = 3;
+/** The most rounds `verify.overheadRounds` takes (each round runs two containers). */
+export const MAX_OVERHEAD_ROUNDS = 20;
 
 const DNS_LABEL = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 const DOCKER_RUNTIME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -177,7 +199,11 @@ export function buildHostPlan(input: HostPlanInput, root = ""): HostPlan {
       blockV3: containerdRuntimeBlock(3, handler, runscConfigPath),
       runscToml: runscToml(runscPath, flags),
     },
-    verify: { image, enforce: verify.enforce },
+    verify: {
+      image,
+      enforce: verify.enforce,
+      ...(verify.overheadRounds === undefined ? {} : { overheadRounds: verify.overheadRounds }),
+    },
   };
 }
 
@@ -222,8 +248,30 @@ function containerdOptions(value: ContainerdOptions | undefined, at: (p: string)
 /** The verification settings, checked and defaulted. */
 function verifyOptions(value: VerifyOptions | undefined, at: (p: string) => string) {
   const verify = objectOrEmpty(value, at("verify"));
-  onlyKeys(verify, ["image", "enforce"], at("verify"));
-  const image = requireLine(verify.image ?? DEFAULT_VERIFY_IMAGE, at("verify.image"));
-  check(IMAGE_REF.test(image), at("verify.image"), `is not a valid image reference (e.g. "busybox:1.36.1" or "registry.example.com/team/busybox@sha256:…"), got ${show(image)}`);
-  return { image, enforce: optionalBoolean(verify.enforce, at("verify.enforce")) ?? true };
+  onlyKeys(verify, ["image", "enforce", "measureOverhead", "overheadRounds"], at("verify"));
+  const [image, enforce, overheadRounds] = collect(
+    () => {
+      const image = requireLine(verify.image ?? DEFAULT_VERIFY_IMAGE, at("verify.image"));
+      check(IMAGE_REF.test(image), at("verify.image"), `is not a valid image reference (e.g. "busybox:1.36.1" or "registry.example.com/team/busybox@sha256:…"), got ${show(image)}`);
+      return image;
+    },
+    () => optionalBoolean(verify.enforce, at("verify.enforce")) ?? true,
+    () => verifyOverheadRounds(verify, at),
+  );
+  return { image, enforce, overheadRounds };
+}
+
+/** The rounds of the sandbox cost measurement, or undefined when it is off. */
+function verifyOverheadRounds(verify: Partial<VerifyOptions>, at: (p: string) => string): number | undefined {
+  const measure = optionalBoolean(verify.measureOverhead, at("verify.measureOverhead")) ?? false;
+  const rounds = verify.overheadRounds;
+  if (rounds !== undefined) {
+    check(
+      typeof rounds === "number" && Number.isInteger(rounds) && rounds >= 1 && rounds <= MAX_OVERHEAD_ROUNDS,
+      at("verify.overheadRounds"),
+      `must be a whole number from 1 to ${MAX_OVERHEAD_ROUNDS}, got ${show(rounds)}`,
+    );
+    check(measure, at("verify.overheadRounds"), `is set, but ${at("verify.measureOverhead")} is not true; set measureOverhead: true to measure, or leave overheadRounds out`);
+  }
+  return measure ? (rounds ?? DEFAULT_OVERHEAD_ROUNDS) : undefined;
 }

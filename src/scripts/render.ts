@@ -6,7 +6,7 @@ import { flagWords } from "../plan/runsc-options";
 import { stripComments } from "./minify";
 import { pruneLib } from "./prune";
 import { shellAssignment } from "./quote";
-import { STEP_VARIABLE_ORDER, StepVariables } from "./variables";
+import { OMITTED_WHEN_EMPTY, STEP_VARIABLE_ORDER, StepVariables } from "./variables";
 
 /** The steps a host runs, in order (`uninstall` only on delete). */
 export const STEPS = ["install", "configure-docker", "configure-containerd", "verify", "uninstall"] as const;
@@ -73,6 +73,7 @@ export const STEP_INPUTS: Readonly<Record<StepName, readonly (keyof StepVariable
     "GV_RUNSC_TOML_PATH",
     "GV_VERIFY_IMAGE",
     "GV_VERIFY_ENFORCE",
+    "GV_VERIFY_OVERHEAD_ROUNDS",
   ],
   // Uninstall removes what the other steps recorded under the state dir, not
   // what the current plan says, so it is exact even after plan changes.
@@ -142,6 +143,7 @@ export function stepVariables(plan: HostPlan, step: StepName): StepVariables {
     GV_RUNSC_TOML: plan.containerd.runscToml,
     GV_VERIFY_IMAGE: plan.verify.image,
     GV_VERIFY_ENFORCE: bool(plan.verify.enforce),
+    GV_VERIFY_OVERHEAD_ROUNDS: plan.verify.overheadRounds === undefined ? "" : String(plan.verify.overheadRounds),
   };
 }
 
@@ -162,7 +164,9 @@ export function renderStepScript(plan: HostPlan, step: StepName): string {
 export function stepAssignments(plan: HostPlan, step: StepName): string[] {
   const all = stepVariables(plan, step);
   const inputs = new Set(STEP_INPUTS[step]);
-  return STEP_VARIABLE_ORDER.filter((name) => inputs.has(name)).map((name) => shellAssignment(name, all[name]));
+  return STEP_VARIABLE_ORDER.filter((name) => inputs.has(name) && !(OMITTED_WHEN_EMPTY.has(name) && all[name] === "")).map((name) =>
+    shellAssignment(name, all[name]),
+  );
 }
 
 /**

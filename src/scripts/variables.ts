@@ -72,6 +72,12 @@ export interface StepVariables {
   GV_VERIFY_IMAGE: string;
   /** Whether verify exits non-zero when the host is not isolated. */
   GV_VERIFY_ENFORCE: string;
+  /**
+   * Rounds of verify's sandbox cost measurement (decimal, at least 1), or
+   * empty when it is off. Empty, it is left out of the step's text altogether
+   * (see OMITTED_WHEN_EMPTY), so plans that do not measure render as before.
+   */
+  GV_VERIFY_OVERHEAD_ROUNDS: string;
 }
 
 /** The order variables are written in, so rendered text is byte-stable. */
@@ -103,4 +109,8 @@ export const STEP_VARIABLE_ORDER: readonly (keyof StepVariables)[] = [
   "GV_RUNSC_TOML",
   "GV_VERIFY_IMAGE",
   "GV_VERIFY_ENFORCE",
+  "GV_VERIFY_OVERHEAD_ROUNDS",
 ];
+
+/** Optional variables: not assigned at all when empty (the step reads them as `${NAME:-}`). */
+export const OMITTED_WHEN_EMPTY: ReadonlySet<keyof StepVariables> = new Set(["GV_VERIFY_OVERHEAD_ROUNDS"]);

@@ -179,3 +179,88 @@ describe("verify: the runsc version", () => {
     expect(Object.keys(await host.docker.runtimes())).not.toContain("runsc");
   });
 });
+
+describe("verify: sandbox cost (measureOverhead)", () => {
+  it("reports start, syscall and file medians under runsc and runc, their ratios and the platform, and leaves no container", async () => {
+    const host = await suite.freshHost();
+    const plan = testPlan(suite.mirror(), { verify: { measureOverhead: true, overheadRounds: 3 } });
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-docker");
+    const started = Date.now();
+    const r = await mustRun(host, plan, "verify");
+    const took = Date.now() - started;
+    const v = parseVerification(r.stdout);
+    expect(r.json?.schemaVersion).toBe(3);
+    expect(v.isolated).toBe(true);
+    expect(v.overhead).toHaveLength(1);
+    const [m] = v.overhead!;
+    expect(m, JSON.stringify(m)).toMatchObject({ engine: "docker", runtime: "runsc", baseline: "runc", rounds: 3 });
+    expect(m.error).toBeUndefined();
+    // Debian's runsc 20221219 has ptrace and kvm; newer builds (trixie, sid) default to systrap.
+    expect(["systrap", "ptrace", "kvm"]).toContain(m.platform);
+    // The plan sets no platform, so it is the installed runsc's default, as `runsc flags` shows it.
+    const flags = (await host.sh("/usr/local/bin/runsc flags 2>&1")).stdout;
+    expect(flags).toMatch(new RegExp(`-platform string\\n[^\\n]*\\(default "${m.platform}"\\)`));
+    expect(r.stderr).toContain(`runsc platform ${m.platform} (runsc's default)`);
+    for (const t of [m.sandboxed!, m.native!]) {
+      for (const ms of [t.startMs, t.syscallMs, t.fileMs]) expect(ms).toBeGreaterThan(0);
+    }
+    for (const ratio of [m.ratios!.start, m.ratios!.syscall, m.ratios!.file]) expect(ratio).toBeGreaterThan(0);
+    // The ratios are the medians' quotients, not figures of their own.
+    // (within 5%: the medians are rounded to 0.1 ms, the ratios are taken before that).
+    expect(Math.abs(m.ratios!.syscall / (m.sandboxed!.syscallMs / m.native!.syscallMs) - 1)).toBeLessThan(0.05);
+    console.log(`sandbox cost on ${suite.flavor.name} (${m.platform}), verify took ${took} ms:`, JSON.stringify(m));
+    expect((await host.docker.cli(["ps", "-aq"])).stdout.trim()).toBe("");
+  });
+
+  it("a platform the plan sets is read from dockerd's runtime args", async () => {
+    const host = await suite.freshHost();
+    // ptrace: the one platform the mirror's runsc 20221219 runs on here on every flavor.
+    const mirror = suite.mirror();
+    const plan = testPlan(mirror, { version: mirror.versions.archive, runsc: { platform: "ptrace" }, verify: { measureOverhead: true, overheadRounds: 1 } });
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-docker");
+    const r = await mustRun(host, plan, "verify");
+    const [m] = parseVerification(r.stdout).overhead!;
+    expect(m, JSON.stringify(m)).toMatchObject({ platform: "ptrace", rounds: 1 });
+    expect(m.error).toBeUndefined();
+    expect(r.stderr).toContain("runsc platform ptrace (from dockerd's runtime args)");
+  });
+
+  it("a measurement that fails is reported in the document and does not fail verify, even enforced", async () => {
+    const host = await suite.freshHost();
+    const plan = testPlan(suite.mirror());
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-docker");
+    // An image whose sh runs the probe but not the workload (as one lacking a tool would).
+    const sh = ["#!/bin/busybox ash", 'case "$2" in *gv-started*) echo "no workload here" >&2; exit 9 ;; esac', 'exec /bin/busybox ash "$@"', ""].join("\n");
+    const make = await host.docker.cli([
+      "run",
+      "--name",
+      "picky",
+      "local/busybox:latest",
+      "sh",
+      "-c",
+      `rm /bin/sh && printf '%s' '${sh}' >/bin/sh && chmod 755 /bin/sh`,
+    ]);
+    expect(make.code, make.stderr).toBe(0);
+    expect((await host.docker.cli(["commit", "picky", "local/picky:latest"])).code).toBe(0);
+    expect((await host.docker.cli(["rm", "picky"])).code).toBe(0);
+
+    const r = await mustRun(host, testPlan(suite.mirror(), { verify: { image: "local/picky:latest", measureOverhead: true, overheadRounds: 2 } }), "verify");
+    const v = parseVerification(r.stdout);
+    expect(v.isolated).toBe(true);
+    expect(v.overhead).toEqual([
+      {
+        engine: "docker",
+        runtime: "runsc",
+        baseline: "runc",
+        platform: expect.stringMatching(/^(systrap|ptrace|kvm)$/),
+        rounds: 2,
+        // The first run of the first round is under runc.
+        error: "the workload container under --runtime=runc failed (exit 9): no workload here",
+      },
+    ]);
+    expect(await host.docker.cli(["ps", "-aq", "--filter", "name=pulumi-gvisor-"]).then((p) => p.stdout.trim())).toBe("");
+  });
+});

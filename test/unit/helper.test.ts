@@ -541,3 +541,38 @@ describe("failures are one line, never a traceback", () => {
     expect(r.stderr.trim()).toBe("internal error: GVP_CONFIG is not set");
   });
 });
+
+describe("verify-doc: the verification document", () => {
+  const base = {
+    GVP_RUNSC_VERSION: "0.0~20240729.0",
+    GVP_RUNSC_PATH: "/usr/local/bin/runsc",
+    GVP_ARCH: "x86_64",
+    GVP_HOST_KERNEL: "6.1.0",
+    GVP_DOCKER_ENABLED: "false",
+    GVP_CTD_ENABLED: "true",
+    GVP_CTD_RUNTIME: "runsc",
+    GVP_CTD_VERSION: "2",
+    GVP_CTD_ERROR: "",
+  };
+  const figures = [{ engine: "docker", runtime: "runsc", baseline: "runc", platform: "systrap", rounds: 1, error: "not measured" }];
+
+  it.each([
+    { name: "without figures: schema 2, no overhead", overhead: "", schema: 2, expected: undefined, warning: "" },
+    { name: "with figures: schema 3, the figures as given", overhead: JSON.stringify(figures), schema: 3, expected: figures, warning: "" },
+    {
+      name: "figures that do not parse: left out with a warning, verify still answers",
+      overhead: "[{",
+      schema: 2,
+      expected: undefined,
+      warning: "sandbox cost figures are left out",
+    },
+  ])("$name", ({ overhead, schema, expected, warning }) => {
+    const r = helper("verify-doc", { ...base, GVP_OVERHEAD: overhead });
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ schemaVersion: schema, isolated: true, failures: [] });
+    expect(doc.overhead).toEqual(expected);
+    if (warning) expect(r.stderr).toContain(warning);
+    else expect(r.stderr).toBe("");
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_VERIFY_IMAGE, buildHostPlan } from "../../src/plan/host-plan";
+import { DEFAULT_OVERHEAD_ROUNDS, DEFAULT_VERIFY_IMAGE, buildHostPlan } from "../../src/plan/host-plan";
 import { stepAssignments } from "../../src/scripts/render";
 import { DEFAULT_GVISOR_VERSION, MAX_DOWNLOAD_BYTES } from "../../src/plan/release";
 
@@ -70,6 +70,14 @@ describe("buildHostPlan", () => {
     [{ verify: { image: "busybox; reboot" } }, "verify.image", /not a valid image reference/],
     [{ verify: { image: "$(curl evil)" } }, "verify.image", /not a valid image reference/],
     [{ verify: { enforce: 1 } }, "verify.enforce", /true or false/],
+    [{ verify: { measureOverhead: "yes" } }, "verify.measureOverhead", /must be true or false, got "yes"/],
+    [{ verify: { measureOverhead: true, overheadRounds: 0 } }, "verify.overheadRounds", /whole number from 1 to 20, got 0/],
+    [{ verify: { measureOverhead: true, overheadRounds: 21 } }, "verify.overheadRounds", /whole number from 1 to 20, got 21/],
+    [{ verify: { measureOverhead: true, overheadRounds: 2.5 } }, "verify.overheadRounds", /whole number from 1 to 20, got 2\.5/],
+    [{ verify: { measureOverhead: true, overheadRounds: "3" } }, "verify.overheadRounds", /whole number from 1 to 20, got "3"/],
+    [{ verify: { overheadRounds: 3 } }, "verify.overheadRounds", /is set, but verify\.measureOverhead is not true/],
+    [{ verify: { measureOverhead: false, overheadRounds: 3 } }, "verify.overheadRounds", /is set, but verify\.measureOverhead is not true/],
+    [{ verify: { measureOverhed: true } }, "verify.measureOverhed", /not a known setting; known: image, enforce, measureOverhead, overheadRounds/],
     [{ runsc: { extraFlags: { "debug-command": "a b" } } }, 'runsc.extraFlags["debug-command"]', /whitespace/],
     [{ runsc: { vfs2: true } }, "runsc.vfs2", /deprecated/],
     [{ sha512: { x86_64: "00" } }, "sha512.x86_64", /128 hex digits/],
@@ -86,6 +94,23 @@ describe("buildHostPlan", () => {
 
   it("prefixes property paths with the caller's root", () => {
     expect(() => buildHostPlan({ docker: { runtimeName: "runc" } }, "args")).toThrowError(/^args\.docker\.runtimeName: /);
+  });
+
+  it("measures the sandbox cost only when asked, with 3 rounds unless told, and says so only to the verify step", () => {
+    expect(buildHostPlan({}).verify.overheadRounds).toBeUndefined();
+    expect(buildHostPlan({ verify: { measureOverhead: false } }).verify).toEqual(buildHostPlan({}).verify);
+    expect(buildHostPlan({ verify: { measureOverhead: true } }).verify.overheadRounds).toBe(DEFAULT_OVERHEAD_ROUNDS);
+    expect(DEFAULT_OVERHEAD_ROUNDS).toBe(3);
+    const plan = buildHostPlan({ verify: { measureOverhead: true, overheadRounds: 7 } });
+    expect(plan.verify).toEqual({ image: DEFAULT_VERIFY_IMAGE, enforce: true, overheadRounds: 7 });
+    expect(stepAssignments(plan, "verify")).toContain("GV_VERIFY_OVERHEAD_ROUNDS='7'");
+    for (const step of ["install", "configure-docker", "configure-containerd", "uninstall"] as const) {
+      expect(stepAssignments(plan, step).join("\n")).not.toContain("GV_VERIFY_OVERHEAD_ROUNDS");
+    }
+  });
+
+  it("names the caller's root in the overheadRounds refusal", () => {
+    expect(() => buildHostPlan({ verify: { overheadRounds: 3 } }, "args")).toThrowError(/^args\.verify\.overheadRounds: is set, but args\.verify\.measureOverhead is not true/);
   });
 
   it("accepts image references with registry ports, paths, tags and digests", () => {

@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { buildHostPlan } from "../../src/plan/host-plan";
 import { stripComments } from "../../src/scripts/minify";
@@ -127,6 +127,36 @@ describe("step rendering", () => {
     expect(result?.status).toBe(7);
     expect(result?.stdout).toBe("out\n");
     expect(result?.stderr).toBe("err\n");
+  });
+
+  it("verify.measureOverhead off: the verify step's values render as before; on: one more quoted line, the body the same", () => {
+    const base = { arch: "x86_64", version: "20261020.0", runsc: { network: "none" }, containerd: { enabled: true } } as const;
+    const off = renderStepScript(x86, "verify");
+    // Off, whether left out or said, is the text without the measurement's variable.
+    expect(renderStepScript(buildHostPlan({ ...base, verify: { measureOverhead: false } }), "verify")).toBe(off);
+    expect(prelude(off, "verify")).not.toContain("GV_VERIFY_OVERHEAD_ROUNDS");
+    expect(prelude(off, "verify").split("\n").at(-2)).toMatch(/^GV_VERIFY_ENFORCE='true'$/);
+    const on = renderStepScript(buildHostPlan({ ...base, verify: { measureOverhead: true, overheadRounds: 4 } }), "verify");
+    const added = prelude(on, "verify")
+      .split("\n")
+      .filter((l) => !prelude(off, "verify").split("\n").includes(l));
+    expect(added).toEqual(["GV_VERIFY_OVERHEAD_ROUNDS='4'"]);
+    expect(on.slice(on.indexOf(renderStepBody("verify")))).toBe(off.slice(off.indexOf(renderStepBody("verify"))));
+    // Every other step is the same text either way.
+    for (const step of STEPS.filter((s) => s !== "verify")) {
+      expect(renderStepScript(buildHostPlan({ ...base, verify: { measureOverhead: true } }), step)).toBe(renderStepScript(x86, step));
+    }
+  });
+
+  it("the verify body reads the measurement's variable as optional, and refuses a value that is not a count", () => {
+    expect(stepSource("verify")).toContain("overhead_rounds=${GV_VERIFY_OVERHEAD_ROUNDS:-}");
+    for (const bad of ["0", "00", "3x", "-1", "100"]) {
+      const r = spawnSync("sh", ["-c", `set -eu\ngv_die() { echo "$1" >&2; exit 1; }\nGV_VERIFY_OVERHEAD_ROUNDS='${bad}'\n${/^# Unset \(the default\).*?\nesac$/ms.exec(stepSource("verify"))![0]}\necho measured "$overhead_rounds"`], { encoding: "utf8" });
+      expect(r.status, bad).toBe(1);
+      expect(r.stderr).toContain(`GV_VERIFY_OVERHEAD_ROUNDS must be a number of rounds from 1 to 99, got '${bad}'`);
+    }
+    const ok = spawnSync("sh", ["-c", `set -eu\ngv_die() { exit 1; }\n${/^# Unset \(the default\).*?\nesac$/ms.exec(stepSource("verify"))![0]}\necho "[$overhead_rounds]"`], { encoding: "utf8" });
+    expect(ok.stdout).toBe("[]\n");
   });
 
   it("keeps heredoc delimiters out of reach of the script text", () => {
