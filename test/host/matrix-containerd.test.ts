@@ -286,3 +286,56 @@ describe.runIf(flavor.name === "trixie")("containerd 1.7 and version 3", () => {
     expect(await host.readFile("/etc/containerd/config.toml")).toBe(original);
   });
 });
+
+/**
+ * containerd 1.6 and 1.7 (config version 2): the copy of the default runtime
+ * our block carries is `[…runtimes.runc]` with its runtime_type only, so the
+ * admin's own tables for runc (its options: SystemdCgroup = true, the usual
+ * Kubernetes step) or for another runtime sit beside the block, and the next
+ * run keeps the copy (the file without the block no longer shows runc with a
+ * type, but containerd still needs it).
+ */
+describe.runIf(flavor.name !== "sid")(`the default runtime's copy and the admin's tables on ${flavor.name}`, () => {
+  const RUNTIMES = `plugins."${CRI_V1}".containerd.runtimes`;
+  const restart = async (host: TestHost) => {
+    if (flavor.systemd) expect((await host.systemctl(["restart", "containerd.service"])).code).toBe(0);
+    else await host.containerd.restart();
+  };
+  const runtimesDumped = async (host: TestHost) => {
+    const dump = await host.containerd.configDump();
+    expect(dump.code, dump.stderr).toBe(0);
+    return (parseToml(dump.stdout) as any).plugins[CRI_V1].containerd.runtimes;
+  };
+
+  it.each<[string, string, Record<string, unknown>]>([
+    ["runc's options (SystemdCgroup = true)", `[${RUNTIMES}.runc.options]\n  SystemdCgroup = true\n`, { runc: { options: { SystemdCgroup: true } } }],
+    ["another runtime (kata)", `[${RUNTIMES}.kata]\n  runtime_type = "io.containerd.kata.v2"\n`, { kata: { runtime_type: "io.containerd.kata.v2" } }],
+  ])(
+    "the block repeats runc's runtime_type only; the admin's table for %s outside it is accepted, and the next run keeps the copy",
+    async (_name, adminTable, expected) => {
+      const host = await suite.freshHost({ containerd: true, containerdConfig: DEBIAN_PACKAGED_CONFIG });
+      const plan = containerdPlan();
+      await mustRun(host, plan, "install");
+      const r = await mustRun(host, plan, "configure-containerd");
+      expect(r.json).toMatchObject({ changed: true, defaultRuntimeAdded: "runc" });
+      const written = (await host.readFile("/etc/containerd/config.toml"))!;
+      expect(written).toContain(`[${RUNTIMES}.runc]\n  runtime_type = "io.containerd.runc.v2"\n`);
+      expect(written).not.toContain(`${RUNTIMES}.runc.options`);
+      expect(written).not.toMatch(/runtime_engine|runtime_root|SystemdCgroup/);
+      if (!flavor.systemd) await restart(host);
+      expect(await criPluginStatus(host)).toBe("ok");
+
+      // The admin's table, outside the block (after it, at the end of the file).
+      await host.writeFile("/etc/containerd/config.toml", `${written}\n${adminTable}`);
+      expect(await runtimesDumped(host)).toMatchObject({ runc: { runtime_type: "io.containerd.runc.v2" }, ...expected });
+      await restart(host);
+      expect(await criPluginStatus(host)).toBe("ok");
+
+      const again = await mustRun(host, plan, "configure-containerd");
+      expect(again.json).toMatchObject({ changed: false, defaultRuntimeAdded: "runc" });
+      expect(await host.readFile("/etc/containerd/config.toml")).toBe(`${written}\n${adminTable}`);
+      expect(await criPluginStatus(host)).toBe("ok");
+      expect(Object.keys(await runtimesDumped(host)).sort()).toEqual(["runc", "runsc", ...Object.keys(expected).filter((k) => k !== "runc")].sort());
+    },
+  );
+});

@@ -15,8 +15,11 @@
 # runc). containerd 1.x takes the runtimes a version 2 file names instead of
 # its built-in ones, so a file that names none (Debian's packaged config.toml)
 # would lose runc to our table and the CRI plugin would not load: the block
-# then repeats the default runtime's tables as `config dump` showed them
-# without the block ("defaultRuntimeAdded"), and they go with the block.
+# then repeats the default runtime's table, its runtime_type as `config dump`
+# showed it without the block and nothing else ("defaultRuntimeAdded"; never
+# its .options, which the admin may define outside the block), and it goes
+# with the block. It stays while the file had the default runtime only
+# through that copy (an admin's table beside it hides runc from the dump).
 #
 # Refused, with the file untouched:
 # - config version 1 (migrate first), or an unknown version;
@@ -267,17 +270,43 @@ candidate() {
   check=$(gv_py containerd-dump-check "GVP_DUMP=$tmp/cand.dump" "GVP_RUNTIME=$name")
 }
 candidate "$block"
+
+# carried_copy: true when the file as it is (with our block) had the default
+# runtime only through the copy our block carries (the record names it): an
+# admin's table beside it (another runtime, or runc's options alone) leaves it
+# out of the dump without our block, yet containerd still needs the copy.
+carried_copy() {
+  [ "$rm_rc" = 0 ] || return 1
+  crec=$(gv_records configure-containerd | while IFS= read -r r; do
+    [ "$(gv_record_get "$r/record" kind)" = block ] && [ "$(gv_record_get "$r/record" path)" = "$cfg" ] &&
+      [ "$(gv_record_get "$r/record" runtime)" = "$name" ] && printf '%s\n' "$r"
+  done | head -n 1)
+  [ -n "$crec" ] && [ "$(gv_record_get "$crec/record" default_runtime)" = "$default_rt" ] || return 1
+  gv_containerd_dump "$cfg" "$tmp/current.dump" 2>/dev/null || return 1
+  [ "$(dump_field "$(gv_py containerd-dump-check "GVP_DUMP=$tmp/current.dump" "GVP_RUNTIME=$name")" default_found)" = 1 ]
+}
+
 kept_default=''
-if [ "$(dump_field "$before" default_found)" = 1 ] && [ "$(dump_field "$check" default_found)" != 1 ]; then
+copy_from=''
+if [ "$(dump_field "$check" default_found)" != 1 ]; then
+  if [ "$(dump_field "$before" default_found)" = 1 ]; then
+    copy_from=$tmp/without.dump
+  elif carried_copy; then
+    copy_from=$tmp/current.dump
+  fi
+fi
+if [ -n "$copy_from" ]; then
   # containerd 1.x takes the runtimes a file names INSTEAD of its built-in
   # ones: with only our table, its default runtime would vanish and the CRI
-  # plugin would not load. Repeat that runtime in our block, as dumped.
-  tables=$(gv_py containerd-runtime-tables "GVP_DUMP=$tmp/without.dump" "GVP_RUNTIME=$default_rt" "GVP_PLUGIN=$cri_plugin") ||
+  # plugin would not load. Repeat that runtime's table in our block, with its
+  # runtime_type only (the rest, .options included, is left to containerd's
+  # defaults and to the admin, who may set them outside the block).
+  tables=$(gv_py containerd-runtime-tables "GVP_DUMP=$copy_from" "GVP_RUNTIME=$default_rt" "GVP_PLUGIN=$cri_plugin") ||
     gv_die "the runtime block would make containerd drop its default runtime '$default_rt', and 'containerd config dump' does not show that runtime under $cri_plugin to repeat it" \
       "define the default runtime's table in $cfg yourself and re-run; $cfg was not touched"
   kept_default=$default_rt
   candidate "$block
-# containerd's default runtime, as 'containerd config dump' showed it without this block
+# containerd's default runtime, its runtime_type as 'containerd config dump' showed it
 # (a runtimes table in this file replaces containerd's built-in ones):
 $tables"
 fi
@@ -290,11 +319,11 @@ if [ "$(dump_field "$check" found)" != 1 ] || [ "$rtype" != io.containerd.runsc.
   gv_die "containerd loads $cfg with the block added but ignores runtime '$name' (runtime_type '${rtype:-missing}' in 'config dump')" \
     "$hint; $cfg was not touched"
 fi
-if [ "$(dump_field "$before" default_found)" = 1 ] && [ "$(dump_field "$check" default_found)" != 1 ]; then
+if { [ "$(dump_field "$before" default_found)" = 1 ] || [ -n "$kept_default" ]; } && [ "$(dump_field "$check" default_found)" != 1 ]; then
   gv_die "containerd loads $cfg with the block added but loses its default runtime '$(dump_field "$check" default_runtime)' ('config dump' shows no such runtime), so its CRI plugin would not load" \
     "check the plan's containerd runtime tables; $cfg was not touched"
 fi
-[ "$(dump_field "$before" default_found)" = 1 ] ||
+[ "$(dump_field "$before" default_found)" = 1 ] || [ -n "$kept_default" ] ||
   gv_warn "containerd's default runtime '$default_rt' is not defined by $cfg even without pulumi-gvisor's block, so containerd's CRI plugin does not load with it; that is left as it is"
 cpath=$(dump_field "$check" config_path)
 if [ "$cpath" != "$toml" ]; then
