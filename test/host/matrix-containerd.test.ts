@@ -339,3 +339,47 @@ describe.runIf(flavor.name !== "sid")(`the default runtime's copy and the admin'
     },
   );
 });
+
+describe.runIf(flavor.systemd)(`containerd.service on ${flavor.name}: a file already as planned that containerd has not loaded`, () => {
+  it("fails the CRI check after the restart: the block comes out as its record says, containerd restarts without it, and the next run fails too", async () => {
+    const original = DEBIAN_PACKAGED_CONFIG;
+    const host = await suite.freshHost({ containerd: true, containerdConfig: original });
+    const good = containerdPlan();
+    const refused = (block: string) =>
+      block.replace(/runtime_type = "io\.containerd\.runsc\.v1"/, "$&\n  privileged_without_host_devices_all_devices_allowed = true");
+    const bad: HostPlan = { ...good, containerd: { ...good.containerd, blockV2: refused(good.containerd.blockV2), blockV3: refused(good.containerd.blockV3) } };
+    await mustRun(host, good, "install");
+    // The step writes the file while containerd.service is stopped (an earlier run that died before its restart, in effect) ...
+    expect((await host.systemctl(["stop", "containerd.service"])).code).toBe(0);
+    expect((await mustRun(host, bad, "configure-containerd")).json).toMatchObject({ changed: true, restarted: false });
+    const planned = (await host.readFile("/etc/containerd/config.toml"))!;
+    // ... and containerd started on the previous file, before that one was put back in place.
+    await host.writeFile("/etc/containerd/config.toml", original);
+    expect((await host.systemctl(["start", "containerd.service"])).code).toBe(0);
+    await expect.poll(() => criPluginStatus(host), { timeout: 20_000 }).toBe("ok");
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await host.writeFile("/etc/containerd/config.toml", planned);
+
+    const r = await runStep(host, bad, "configure-containerd");
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe("");
+    expect(lastLine(r.stderr)).toMatch(
+      /^pulumi-gvisor configure-containerd: error: containerd restarted with \/etc\/containerd\/config\.toml, but its CRI plugin did not load \(error: .*privileged_without_host_devices.*\); pulumi-gvisor's block is taken out of \/etc\/containerd\/config\.toml again/,
+    );
+    expect(
+      r.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => / error: /.test(l)),
+    ).toHaveLength(1);
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe(original);
+    expect((await host.systemctl(["is-active", "containerd.service"])).stdout.trim()).toBe("active");
+    expect(await criPluginStatus(host)).toBe("ok");
+    // Never "already as planned" while the plan breaks CRI.
+    const next = await runStep(host, bad, "configure-containerd");
+    expect(next.code).not.toBe(0);
+    expect(lastLine(next.stderr)).toMatch(/its CRI plugin did not load/);
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe(original);
+    expect(await criPluginStatus(host)).toBe("ok");
+  });
+});

@@ -271,16 +271,22 @@ candidate() {
 }
 candidate "$block"
 
+# our_block_record: the record of our block for runtime $name in $cfg (its
+# directory), or nothing.
+our_block_record() {
+  gv_records configure-containerd | while IFS= read -r r; do
+    [ -n "$r" ] && [ "$(gv_record_get "$r/record" kind)" = block ] && [ "$(gv_record_get "$r/record" path)" = "$cfg" ] &&
+      [ "$(gv_record_get "$r/record" runtime)" = "$name" ] && printf '%s\n' "$r"
+  done | head -n 1
+}
+
 # carried_copy: true when the file as it is (with our block) had the default
 # runtime only through the copy our block carries (the record names it): an
 # admin's table beside it (another runtime, or runc's options alone) leaves it
 # out of the dump without our block, yet containerd still needs the copy.
 carried_copy() {
   [ "$rm_rc" = 0 ] || return 1
-  crec=$(gv_records configure-containerd | while IFS= read -r r; do
-    [ "$(gv_record_get "$r/record" kind)" = block ] && [ "$(gv_record_get "$r/record" path)" = "$cfg" ] &&
-      [ "$(gv_record_get "$r/record" runtime)" = "$name" ] && printf '%s\n' "$r"
-  done | head -n 1)
+  crec=$(our_block_record)
   [ -n "$crec" ] && [ "$(gv_record_get "$crec/record" default_runtime)" = "$default_rt" ] || return 1
   gv_containerd_dump "$cfg" "$tmp/current.dump" 2>/dev/null || return 1
   [ "$(dump_field "$(gv_py containerd-dump-check "GVP_DUMP=$tmp/current.dump" "GVP_RUNTIME=$name")" default_found)" = 1 ]
@@ -367,13 +373,39 @@ restart_and_check() {
   fi
 }
 
+# undo_stale_block: the rollback of a failed restart onto a file that was
+# already as planned: take our block out as its record $stale_rec says and
+# restart containerd without it (gv_containerd_undo runs in a subshell: its
+# own gv_die must not replace the step's error line).
+undo_stale_block() {
+  [ "$restarted" = true ] && [ -n "$stale_rec" ] || return 0
+  [ ! -e "$tmp/.error" ] || cp "$tmp/.error" "$tmp/error.kept"
+  if (
+    gv_containerd_undo "$stale_rec"
+    [ "$gv_undo_action" != keep ]
+  ) 2>>"$tmp/undo.log"; then
+    gv_warn "took pulumi-gvisor's block out of $cfg again (from its record)"
+    gv_restart_containerd && gv_warn "restarted containerd without it"
+  else
+    gv_warn "could not take pulumi-gvisor's block out of $cfg ($(cat "$tmp/.error" "$tmp/undo.log" 2>/dev/null | tail -n 1)); run the uninstall step"
+  fi
+  [ ! -e "$tmp/error.kept" ] || cp "$tmp/error.kept" "$tmp/.error"
+}
+
 if [ "$cfg_changed" = false ] && [ "$toml_changed" = false ]; then
   if gv_containerd_restart_required "$cfg"; then
     # Our bytes are in place but containerd started before they were (an
     # earlier run may have died before its restart).
     if gv_has_systemd && systemctl is-active --quiet containerd.service 2>/dev/null; then
       gv_log "containerd started before $cfg was last written; restarting it to load runtime $name"
-      restart_and_check "fix $cfg, or run the uninstall step to take pulumi-gvisor's block out"
+      # A failed check here has no previous file to put back: take our block
+      # out as its record says (as uninstall would) and restart containerd
+      # without it, so the next run tries the plan again instead of finding
+      # the file "as planned" under a containerd without CRI.
+      stale_rec=$(our_block_record)
+      # shellcheck disable=SC2317 # run by lib.sh's exit trap
+      gv_step_rollback() { undo_stale_block; }
+      restart_and_check "pulumi-gvisor's block is taken out of $cfg again (from its record) and containerd restarted without it (see the lines above); check the plan's containerd runtime tables and 'journalctl -u containerd'"
     else
       restart_required=true
       gv_warn "a running containerd started before $cfg was last written; restart it to load runtime $name"
