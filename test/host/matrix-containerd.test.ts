@@ -383,3 +383,71 @@ describe.runIf(flavor.systemd)(`containerd.service on ${flavor.name}: a file alr
     expect(await criPluginStatus(host)).toBe("ok");
   });
 });
+
+/**
+ * Taking our block out restarts containerd and checks its CRI plugin as the
+ * step's own restart does. On 1.x an admin's runtimes table beside the block
+ * (kata) leaves the file without the default runtime once the block (and the
+ * copy of runc it carried) is gone: uninstall takes the block out anyway (it
+ * is what was asked, and putting gVisor's block back would undo the
+ * uninstall) and warns; the step, undoing an earlier plan, fails.
+ */
+describe.runIf(flavor.systemd && flavor.name !== "sid")(`taking the block out on ${flavor.name} checks the CRI plugin`, () => {
+  const kata = `\n[plugins."${CRI_V1}".containerd.runtimes.kata]\n  runtime_type = "io.containerd.kata.v2"\n`;
+  it.each<[string, "uninstall" | "configure-containerd"]>([
+    ["uninstall warns", "uninstall"],
+    ["configure-containerd with containerd turned off fails", "configure-containerd"],
+  ])("%s when the CRI plugin does not load without the block", async (_name, step) => {
+    const host = await suite.freshHost({ containerd: true, containerdConfig: DEBIAN_PACKAGED_CONFIG });
+    const plan = containerdPlan();
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-containerd");
+    await host.writeFile("/etc/containerd/config.toml", `${(await host.readFile("/etc/containerd/config.toml"))!}${kata}`);
+    expect((await host.systemctl(["restart", "containerd.service"])).code).toBe(0);
+    await expect.poll(() => criPluginStatus(host), { timeout: 20_000 }).toBe("ok");
+
+    const off: HostPlan = { ...plan, containerd: { ...plan.containerd, enabled: false } };
+    const r = await runStep(host, step === "uninstall" ? plan : off, step);
+    const lost =
+      /containerd restarted after pulumi-gvisor's runtime was taken out of \/etc\/containerd\/config\.toml, but its CRI plugin did not load \(error: .*default_runtime_name.*\)[:;] .*fix \/etc\/containerd\/config\.toml by hand/;
+    if (step === "uninstall") {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`warning: ${lost.source}`));
+    } else {
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).toBe("");
+      expect(lastLine(r.stderr)).toMatch(new RegExp(`^pulumi-gvisor configure-containerd: error: ${lost.source}`));
+    }
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe(`${DEBIAN_PACKAGED_CONFIG}\n${kata}`);
+  });
+});
+
+describe(`a changed plan that cannot be applied on ${flavor.name}`, () => {
+  it("leaves the earlier plan's block in place: the new candidate is built and checked before the old block comes out", async () => {
+    const host = await suite.freshHost({ containerd: true, containerdConfig: DEBIAN_PACKAGED_CONFIG });
+    const plan = containerdPlan();
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-containerd");
+    const applied = (await host.readFile("/etc/containerd/config.toml"))!;
+    // A new runtime name, with a key containerd drops silently: the dump check refuses it.
+    const renamed = testPlan(suite.mirror(), { docker: { enabled: false }, containerd: { enabled: true, runtimeName: "gvisor" } });
+    const typo = (block: string) => block.replace(/runtime_type = "io\.containerd\.runsc\.v1"/, 'runtime_typ = "io.containerd.runsc.v1"');
+    const bad: HostPlan = {
+      ...renamed,
+      containerd: { ...renamed.containerd, blockV2: typo(renamed.containerd.blockV2), blockV3: typo(renamed.containerd.blockV3) },
+    };
+
+    const r = await runStep(host, bad, "configure-containerd");
+    expect(r.code).not.toBe(0);
+    expect(lastLine(r.stderr)).toMatch(/^pulumi-gvisor configure-containerd: error: containerd loads .* but ignores runtime 'gvisor'/);
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe(applied);
+    expect(await dumpedRuntimeNames(host)).toEqual(["runc", "runsc"]);
+    // The good new plan then replaces the old block, and uninstall gives the file back.
+    expect((await mustRun(host, renamed, "configure-containerd")).json).toMatchObject({ changed: true, runtime: "gvisor" });
+    if (!flavor.systemd) await host.containerd.restart();
+    expect(await dumpedRuntimeNames(host)).toEqual(["gvisor", "runc"]);
+    expect(await criPluginStatus(host)).toBe("ok");
+    await mustRun(host, renamed, "uninstall");
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe(DEBIAN_PACKAGED_CONFIG);
+  });
+});

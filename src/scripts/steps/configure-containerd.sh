@@ -80,8 +80,10 @@ gv_sweep_beside "$toml"
 
 # undo_earlier: undo what an earlier plan did elsewhere (another config.toml,
 # runtime name or runsc.toml path), or everything when containerd is now off.
-# It runs after the new plan's own checks (flags, runsc.toml), so a plan that
-# cannot be applied leaves the old one in place.
+# It runs after the new plan's own checks (flags, runsc.toml, and the
+# candidate config.toml built and dumped without the old block), so a plan
+# that cannot be applied leaves the old one in place. $cfg itself is not
+# restarted here: writing the new block into it restarts containerd next.
 undone=''
 undo_earlier() {
   undone_cfgs=''
@@ -101,7 +103,8 @@ undo_earlier() {
 $records
 EOF
   for c in $undone_cfgs; do
-    gv_containerd_reload_after_undo "$c"
+    [ "$GV_CONTAINERD_ENABLED" != true ] || [ "$c" != "$cfg" ] || continue
+    gv_containerd_reload_after_undo "$c" die
   done
 }
 
@@ -140,7 +143,6 @@ printf '%s\n' "$toml_text" >"$tmp/runsc.toml"
 toml_check=$(gv_py runsc-toml-check "GVP_TOML=$toml_text" 2>"$tmp/toml.err") ||
   gv_die "$(head -n 1 "$tmp/toml.err")" "fix the plan's runsc options; nothing was written"
 [ "$toml_check" = checked ] || gv_log "python3 has no tomllib here; runsc.toml is written as rendered, unchecked"
-undo_earlier
 toml_changed=true
 if gv_same_bytes "$tmp/runsc.toml" "$toml"; then
   toml_changed=false
@@ -156,6 +158,22 @@ if [ ! -e "$cfg" ]; then
   containerd config default >"$src" 2>"$tmp/default.err" ||
     gv_die "'containerd config default' failed: $(head -n 1 "$tmp/default.err")" "check the containerd installation"
 fi
+
+# An earlier plan's block for another runtime name in this file goes before
+# the new one is planned: the candidate is built from the file without it.
+for rec in $(gv_records configure-containerd); do
+  if [ "$(gv_record_get "$rec/record" kind)" != block ] || [ "$(gv_record_get "$rec/record" path)" != "$cfg" ]; then continue; fi
+  old_name=$(gv_record_get "$rec/record" runtime)
+  [ "$old_name" != "$name" ] || continue
+  old_rc=0
+  gv_py containerd-block "GVP_MODE=remove" "GVP_CONFIG=$src" "GVP_RUNTIME=$old_name" "GVP_OUT=$tmp/src.toml" \
+    2>"$tmp/block.err" || old_rc=$?
+  case $old_rc in
+    0) cp "$tmp/src.toml" "$tmp/src.next" && src="$tmp/src.next" ;;
+    3) ;;
+    *) gv_die "$cfg: $(head -n 1 "$tmp/block.err")" "repair or remove the marker lines by hand and re-run" ;;
+  esac
+done
 
 # The file as it would be without our block: what the user (or package) owns.
 without="$tmp/without.toml"
@@ -247,6 +265,12 @@ default_rt=$(dump_field "$before" default_runtime)
 cand="$tmp/config.toml"
 staged="$probe_dir/.$(basename "$cfg_real").pulumi-gvisor-new"
 gv_cleanup_add "$staged"
+stage_candidate() {
+  cp "$cand" "$staged"
+  if [ "$cfg_existed" = true ]; then
+    chmod "$(stat -c %a "$cfg")" "$staged" 2>/dev/null || true
+  fi
+}
 candidate() {
   put_rc=0
   gv_py containerd-block "GVP_MODE=put" "GVP_CONFIG=$src" "GVP_RUNTIME=$name" "GVP_BLOCK=$1" \
@@ -259,10 +283,9 @@ candidate() {
       ;;
     *) gv_die "$cfg: $(head -n 1 "$tmp/block.err")" "repair or remove the marker lines by hand and re-run" ;;
   esac
-  cp "$cand" "$staged"
-  if [ "$cfg_existed" = true ]; then
-    chmod "$(stat -c %a "$cfg")" "$staged" 2>/dev/null || true
-  fi
+  # (src may be the file without an earlier plan's block: compare with the file.)
+  [ "$cfg_existed" = false ] || gv_same_bytes "$cand" "$cfg" || cfg_changed=true
+  stage_candidate
   if ! gv_containerd_dump "$staged" "$tmp/cand.dump" 2>"$tmp/dump.msg"; then
     gv_die "containerd rejects $cfg with the runtime block added: $(head -n 1 "$tmp/dump.msg")" \
       "check the plan's containerd runtime tables for config version $version; $cfg was not touched"
@@ -337,6 +360,10 @@ if [ "$cpath" != "$toml" ]; then
 fi
 address=$(dump_field "$check" address)
 
+# The new plan can be applied: now undo what an earlier one did elsewhere.
+undo_earlier
+# (closing a record sweeps the staged files beside its path: stage again.)
+[ -z "$undone" ] || stage_candidate
 restart_required=$gv_restart_required
 restarted=false
 
@@ -344,32 +371,20 @@ restarted=false
 # it serves it: the unit active again, and the CRI plugin loaded whenever it
 # was loaded before (containerd keeps running without it, and every pod then
 # fails). A failure exits with TODO (the rollback puts the previous files back).
+# shellcheck disable=SC2154 # gv_cri, gv_cri_before: set by gv_containerd_restart_cri
 restart_and_check() {
-  cri_before=$(gv_containerd_cri "$address")
-  gv_log "restarting containerd (systemctl restart containerd; running containers keep running)"
   restarted=true
   gv_phase restart
-  gv_restart_containerd ||
-    gv_die "containerd did not restart with $cfg" "see 'journalctl -u containerd'; $1"
-  i=0
-  until systemctl is-active --quiet containerd.service 2>/dev/null; do
-    i=$((i + 1))
-    [ "$i" -lt 20 ] || gv_die "containerd is not active after the restart with $cfg" "see 'journalctl -u containerd'; $1"
-    sleep 1
-  done
-  i=0
-  cri=$(gv_containerd_cri "$address")
-  while [ "${cri%%:*}" = unknown ] && [ "${cri_before%%:*}" != unknown ] && [ "$i" -lt 10 ]; do
-    i=$((i + 1))
-    sleep 1
-    cri=$(gv_containerd_cri "$address")
-  done
-  if [ "$cri" = ok ]; then
+  rc=0
+  gv_containerd_restart_cri "$address" || rc=$?
+  [ "$rc" != 1 ] || gv_die "containerd did not restart with $cfg" "see 'journalctl -u containerd'; $1"
+  [ "$rc" = 0 ] || gv_die "containerd is not active after the restart with $cfg" "see 'journalctl -u containerd'; $1"
+  if [ "$gv_cri" = ok ]; then
     gv_log "containerd serves $cfg with its CRI plugin loaded"
-  elif [ "$cri_before" = ok ]; then
-    gv_die "containerd restarted with $cfg, but its CRI plugin did not load (${cri})" "$1"
+  elif [ "$gv_cri_before" = ok ]; then
+    gv_die "containerd restarted with $cfg, but its CRI plugin did not load (${gv_cri})" "$1"
   else
-    gv_warn "containerd's CRI plugin is not loaded with $cfg (${cri}), as it was not before the restart (${cri_before})"
+    gv_warn "containerd's CRI plugin is not loaded with $cfg (${gv_cri}), as it was not before the restart (${gv_cri_before})"
   fi
 }
 
