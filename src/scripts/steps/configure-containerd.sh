@@ -45,7 +45,11 @@
 #
 # Records (lib.sh, "Records of managed files") are written before either file
 # is touched; records of another config.toml, runtime name or runsc.toml path
-# (the plan changed), or all of them when containerd is off, are undone first.
+# (the plan changed), or all of them when containerd is off, are undone once
+# the new candidate has passed its checks (containerd restarted and its CRI
+# plugin checked for another config.toml). A failed CRI check after a restart
+# onto a file that was already as planned takes our block out again from its
+# record, so the next run tries the plan anew instead of reporting success.
 set -eu
 if ! command -v gv_init >/dev/null 2>&1; then
   # Run by hand: the renderer prepends lib.sh itself.
