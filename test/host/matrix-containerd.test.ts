@@ -286,3 +286,168 @@ describe.runIf(flavor.name === "trixie")("containerd 1.7 and version 3", () => {
     expect(await host.readFile("/etc/containerd/config.toml")).toBe(original);
   });
 });
+
+/**
+ * containerd 1.6 and 1.7 (config version 2): the copy of the default runtime
+ * our block carries is `[…runtimes.runc]` with its runtime_type only, so the
+ * admin's own tables for runc (its options: SystemdCgroup = true, the usual
+ * Kubernetes step) or for another runtime sit beside the block, and the next
+ * run keeps the copy (the file without the block no longer shows runc with a
+ * type, but containerd still needs it).
+ */
+describe.runIf(flavor.name !== "sid")(`the default runtime's copy and the admin's tables on ${flavor.name}`, () => {
+  const RUNTIMES = `plugins."${CRI_V1}".containerd.runtimes`;
+  const restart = async (host: TestHost) => {
+    if (flavor.systemd) expect((await host.systemctl(["restart", "containerd.service"])).code).toBe(0);
+    else await host.containerd.restart();
+  };
+  const runtimesDumped = async (host: TestHost) => {
+    const dump = await host.containerd.configDump();
+    expect(dump.code, dump.stderr).toBe(0);
+    return (parseToml(dump.stdout) as any).plugins[CRI_V1].containerd.runtimes;
+  };
+
+  it.each<[string, string, Record<string, unknown>]>([
+    ["runc's options (SystemdCgroup = true)", `[${RUNTIMES}.runc.options]\n  SystemdCgroup = true\n`, { runc: { options: { SystemdCgroup: true } } }],
+    ["another runtime (kata)", `[${RUNTIMES}.kata]\n  runtime_type = "io.containerd.kata.v2"\n`, { kata: { runtime_type: "io.containerd.kata.v2" } }],
+  ])(
+    "the block repeats runc's runtime_type only; the admin's table for %s outside it is accepted, and the next run keeps the copy",
+    async (_name, adminTable, expected) => {
+      const host = await suite.freshHost({ containerd: true, containerdConfig: DEBIAN_PACKAGED_CONFIG });
+      const plan = containerdPlan();
+      await mustRun(host, plan, "install");
+      const r = await mustRun(host, plan, "configure-containerd");
+      expect(r.json).toMatchObject({ changed: true, defaultRuntimeAdded: "runc" });
+      const written = (await host.readFile("/etc/containerd/config.toml"))!;
+      expect(written).toContain(`[${RUNTIMES}.runc]\n  runtime_type = "io.containerd.runc.v2"\n`);
+      expect(written).not.toContain(`${RUNTIMES}.runc.options`);
+      expect(written).not.toMatch(/runtime_engine|runtime_root|SystemdCgroup/);
+      if (!flavor.systemd) await restart(host);
+      expect(await criPluginStatus(host)).toBe("ok");
+
+      // The admin's table, outside the block (after it, at the end of the file).
+      await host.writeFile("/etc/containerd/config.toml", `${written}\n${adminTable}`);
+      expect(await runtimesDumped(host)).toMatchObject({ runc: { runtime_type: "io.containerd.runc.v2" }, ...expected });
+      await restart(host);
+      expect(await criPluginStatus(host)).toBe("ok");
+
+      const again = await mustRun(host, plan, "configure-containerd");
+      expect(again.json).toMatchObject({ changed: false, defaultRuntimeAdded: "runc" });
+      expect(await host.readFile("/etc/containerd/config.toml")).toBe(`${written}\n${adminTable}`);
+      expect(await criPluginStatus(host)).toBe("ok");
+      expect(Object.keys(await runtimesDumped(host)).sort()).toEqual(["runc", "runsc", ...Object.keys(expected).filter((k) => k !== "runc")].sort());
+    },
+  );
+});
+
+describe.runIf(flavor.systemd)(`containerd.service on ${flavor.name}: a file already as planned that containerd has not loaded`, () => {
+  it("fails the CRI check after the restart: the block comes out as its record says, containerd restarts without it, and the next run fails too", async () => {
+    const original = DEBIAN_PACKAGED_CONFIG;
+    const host = await suite.freshHost({ containerd: true, containerdConfig: original });
+    const good = containerdPlan();
+    const refused = (block: string) =>
+      block.replace(/runtime_type = "io\.containerd\.runsc\.v1"/, "$&\n  privileged_without_host_devices_all_devices_allowed = true");
+    const bad: HostPlan = { ...good, containerd: { ...good.containerd, blockV2: refused(good.containerd.blockV2), blockV3: refused(good.containerd.blockV3) } };
+    await mustRun(host, good, "install");
+    // The step writes the file while containerd.service is stopped (an earlier run that died before its restart, in effect) ...
+    expect((await host.systemctl(["stop", "containerd.service"])).code).toBe(0);
+    expect((await mustRun(host, bad, "configure-containerd")).json).toMatchObject({ changed: true, restarted: false });
+    const planned = (await host.readFile("/etc/containerd/config.toml"))!;
+    // ... and containerd started on the previous file, before that one was put back in place.
+    await host.writeFile("/etc/containerd/config.toml", original);
+    expect((await host.systemctl(["start", "containerd.service"])).code).toBe(0);
+    await expect.poll(() => criPluginStatus(host), { timeout: 20_000 }).toBe("ok");
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await host.writeFile("/etc/containerd/config.toml", planned);
+
+    const r = await runStep(host, bad, "configure-containerd");
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe("");
+    expect(lastLine(r.stderr)).toMatch(
+      /^pulumi-gvisor configure-containerd: error: containerd restarted with \/etc\/containerd\/config\.toml, but its CRI plugin did not load \(error: .*privileged_without_host_devices.*\); pulumi-gvisor's block is taken out of \/etc\/containerd\/config\.toml again/,
+    );
+    expect(
+      r.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => / error: /.test(l)),
+    ).toHaveLength(1);
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe(original);
+    expect((await host.systemctl(["is-active", "containerd.service"])).stdout.trim()).toBe("active");
+    expect(await criPluginStatus(host)).toBe("ok");
+    // Never "already as planned" while the plan breaks CRI.
+    const next = await runStep(host, bad, "configure-containerd");
+    expect(next.code).not.toBe(0);
+    expect(lastLine(next.stderr)).toMatch(/its CRI plugin did not load/);
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe(original);
+    expect(await criPluginStatus(host)).toBe("ok");
+  });
+});
+
+/**
+ * Taking our block out restarts containerd and checks its CRI plugin as the
+ * step's own restart does. On 1.x an admin's runtimes table beside the block
+ * (kata) leaves the file without the default runtime once the block (and the
+ * copy of runc it carried) is gone: uninstall takes the block out anyway (it
+ * is what was asked, and putting gVisor's block back would undo the
+ * uninstall) and warns; the step, undoing an earlier plan, fails.
+ */
+describe.runIf(flavor.systemd && flavor.name !== "sid")(`taking the block out on ${flavor.name} checks the CRI plugin`, () => {
+  const kata = `\n[plugins."${CRI_V1}".containerd.runtimes.kata]\n  runtime_type = "io.containerd.kata.v2"\n`;
+  it.each<[string, "uninstall" | "configure-containerd"]>([
+    ["uninstall warns", "uninstall"],
+    ["configure-containerd with containerd turned off fails", "configure-containerd"],
+  ])("%s when the CRI plugin does not load without the block", async (_name, step) => {
+    const host = await suite.freshHost({ containerd: true, containerdConfig: DEBIAN_PACKAGED_CONFIG });
+    const plan = containerdPlan();
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-containerd");
+    await host.writeFile("/etc/containerd/config.toml", `${(await host.readFile("/etc/containerd/config.toml"))!}${kata}`);
+    expect((await host.systemctl(["restart", "containerd.service"])).code).toBe(0);
+    await expect.poll(() => criPluginStatus(host), { timeout: 20_000 }).toBe("ok");
+
+    const off: HostPlan = { ...plan, containerd: { ...plan.containerd, enabled: false } };
+    const r = await runStep(host, step === "uninstall" ? plan : off, step);
+    const lost =
+      /containerd restarted after pulumi-gvisor's runtime was taken out of \/etc\/containerd\/config\.toml, but its CRI plugin did not load \(error: .*default_runtime_name.*\)[:;] .*fix \/etc\/containerd\/config\.toml by hand/;
+    if (step === "uninstall") {
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(new RegExp(`warning: ${lost.source}`));
+    } else {
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).toBe("");
+      expect(lastLine(r.stderr)).toMatch(new RegExp(`^pulumi-gvisor configure-containerd: error: ${lost.source}`));
+    }
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe(`${DEBIAN_PACKAGED_CONFIG}\n${kata}`);
+  });
+});
+
+describe(`a changed plan that cannot be applied on ${flavor.name}`, () => {
+  it("leaves the earlier plan's block in place: the new candidate is built and checked before the old block comes out", async () => {
+    const host = await suite.freshHost({ containerd: true, containerdConfig: DEBIAN_PACKAGED_CONFIG });
+    const plan = containerdPlan();
+    await mustRun(host, plan, "install");
+    await mustRun(host, plan, "configure-containerd");
+    const applied = (await host.readFile("/etc/containerd/config.toml"))!;
+    // A new runtime name, with a key containerd drops silently: the dump check refuses it.
+    const renamed = testPlan(suite.mirror(), { docker: { enabled: false }, containerd: { enabled: true, runtimeName: "gvisor" } });
+    const typo = (block: string) => block.replace(/runtime_type = "io\.containerd\.runsc\.v1"/, 'runtime_typ = "io.containerd.runsc.v1"');
+    const bad: HostPlan = {
+      ...renamed,
+      containerd: { ...renamed.containerd, blockV2: typo(renamed.containerd.blockV2), blockV3: typo(renamed.containerd.blockV3) },
+    };
+
+    const r = await runStep(host, bad, "configure-containerd");
+    expect(r.code).not.toBe(0);
+    expect(lastLine(r.stderr)).toMatch(/^pulumi-gvisor configure-containerd: error: containerd loads .* but ignores runtime 'gvisor'/);
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe(applied);
+    expect(await dumpedRuntimeNames(host)).toEqual(["runc", "runsc"]);
+    // The good new plan then replaces the old block, and uninstall gives the file back.
+    expect((await mustRun(host, renamed, "configure-containerd")).json).toMatchObject({ changed: true, runtime: "gvisor" });
+    if (!flavor.systemd) await host.containerd.restart();
+    expect(await dumpedRuntimeNames(host)).toEqual(["gvisor", "runc"]);
+    expect(await criPluginStatus(host)).toBe("ok");
+    await mustRun(host, renamed, "uninstall");
+    expect(await host.readFile("/etc/containerd/config.toml")).toBe(DEBIAN_PACKAGED_CONFIG);
+  });
+});

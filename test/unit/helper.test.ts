@@ -406,6 +406,8 @@ describe("containerd-dump-check: the runtime, the default runtime and the addres
       { found: "0", default_runtime: "crun", default_found: "1" },
     ],
     ["another default runtime, not defined", dump(V2_CRI, [runc(V2_CRI)], { defaultName: "crun" }), { default_runtime: "crun", default_found: "0" }],
+    // containerd 1.x for a file whose only runc table is an admin's [...runc.options]: runc has no type.
+    ["1.x: the default runtime with an empty runtime_type", dump(V2_CRI, [dumpRuntime(V2_CRI, "runc", "", RUNC_OPTIONS)]), { default_found: "0" }],
     ["the default socket when the dump has no [grpc]", dump(V2_CRI, [runc(V2_CRI)]), { address: "/run/containerd/containerd.sock" }],
     ["the [grpc] address", dump(V3_CRI, [runc(V3_CRI)], { grpc: "/run/k8s/containerd.sock" }), { address: "/run/k8s/containerd.sock" }],
   ])("%s", (_name, text, expected) => {
@@ -422,37 +424,27 @@ describe("containerd-dump-check: the runtime, the default runtime and the addres
   });
 });
 
-describe("containerd-runtime-tables: the default runtime, repeated as dumped", () => {
+describe("containerd-runtime-tables: the default runtime's table, runtime_type only", () => {
   const tables = (text: string, runtime = "runc", plugin = "io.containerd.grpc.v1.cri") =>
     helper("containerd-runtime-tables", { GVP_RUNTIME: runtime, GVP_PLUGIN: plugin }, { GVP_DUMP: text });
   const both = dump(V2_CRI, [dumpRuntime(V2_CRI, "runc", "io.containerd.runc.v2", RUNC_OPTIONS), dumpRuntime(V2_CRI, "kata", "io.containerd.kata.v2")]);
+  const RUNC_ONLY = `[${V2_CRI}.containerd.runtimes.runc]\n  runtime_type = "io.containerd.runc.v2"\n`;
+  /** What containerd 1.6 dumps for runc: keys 1.7 and 2.x no longer have. */
+  const runc16 = [
+    `        [${V2_CRI}.containerd.runtimes.runc]`,
+    '          runtime_engine = ""',
+    '          runtime_root = ""',
+    '          runtime_type = "io.containerd.runc.v2"',
+    "",
+    `          [${V2_CRI}.containerd.runtimes.runc.options]`,
+    "            SystemdCgroup = false",
+    "",
+  ];
 
   it.each<[string, string, string, string, number, string]>([
-    [
-      "runc's table and its options, keys and values as dumped, nothing else",
-      both,
-      "runc",
-      "io.containerd.grpc.v1.cri",
-      0,
-      [
-        `[${V2_CRI}.containerd.runtimes.runc]`,
-        '  base_runtime_spec = ""',
-        "  pod_annotations = []",
-        '  runtime_type = "io.containerd.runc.v2"',
-        `[${V2_CRI}.containerd.runtimes.runc.options]`,
-        '  BinaryName = ""',
-        "  SystemdCgroup = false",
-        "",
-      ].join("\n"),
-    ],
-    [
-      "an options table with no keys keeps its header",
-      dump(V2_CRI, [dumpRuntime(V2_CRI, "runc", "io.containerd.runc.v2")]),
-      "runc",
-      "io.containerd.grpc.v1.cri",
-      0,
-      `[${V2_CRI}.containerd.runtimes.runc]\n  base_runtime_spec = ""\n  pod_annotations = []\n  runtime_type = "io.containerd.runc.v2"\n[${V2_CRI}.containerd.runtimes.runc.options]\n`,
-    ],
+    // The .options sub-table stays out: an admin's own [...runc.options] (SystemdCgroup = true) would define it twice.
+    ["runc's table with its runtime_type only, never its options", both, "runc", "io.containerd.grpc.v1.cri", 0, RUNC_ONLY],
+    ["containerd 1.6's runtime_engine and runtime_root stay out", dump(V2_CRI, [runc16]), "runc", "io.containerd.grpc.v1.cri", 0, RUNC_ONLY],
     ["a runtime the dump does not have", both, "crun", "io.containerd.grpc.v1.cri", 3, ""],
     // containerd 2 dumps a version 2 file in the version 3 form: that is not a table a version 2 file can take.
     [
@@ -464,6 +456,8 @@ describe("containerd-runtime-tables: the default runtime, repeated as dumped", (
       "",
     ],
     ["a runtime whose name only starts the same", both, "run", "io.containerd.grpc.v1.cri", 3, ""],
+    // Only an admin's options table defines it: there is no type to repeat.
+    ["a runtime dumped with an empty runtime_type", dump(V2_CRI, [dumpRuntime(V2_CRI, "runc", "", RUNC_OPTIONS)]), "runc", "io.containerd.grpc.v1.cri", 3, ""],
   ])("%s", (_name, text, runtime, plugin, status, expected) => {
     const r = tables(text, runtime, plugin);
     expect(r.stderr).toBe("");
@@ -471,14 +465,14 @@ describe("containerd-runtime-tables: the default runtime, repeated as dumped", (
     expect(r.stdout).toBe(expected);
   });
 
-  it("keeps a value that spans lines exactly", () => {
-    const text = [`[${V2_CRI}.containerd.runtimes.runc]`, "  pod_annotations = [", '    "a",', '    "b"]', '  runtime_type = "io.containerd.runc.v2"', ""].join(
-      "\n",
-    );
-    const r = tables(text);
-    expect(r.stdout).toBe(`${text.trimEnd()}\n`);
-    // and it is the TOML it was
-    expect(spawnSync("python3", ["-c", "import sys, tomllib; tomllib.loads(sys.stdin.read())"], { input: r.stdout }).status).toBe(0);
+  it("prints TOML that defines no table but the runtime's own", () => {
+    const r = tables(both);
+    const parsed = spawnSync("python3", ["-c", "import sys, tomllib, json; print(json.dumps(tomllib.loads(sys.stdin.read())))"], {
+      input: r.stdout,
+      encoding: "utf8",
+    });
+    expect(parsed.status).toBe(0);
+    expect(JSON.parse(parsed.stdout).plugins["io.containerd.grpc.v1.cri"].containerd.runtimes).toEqual({ runc: { runtime_type: "io.containerd.runc.v2" } });
   });
 });
 

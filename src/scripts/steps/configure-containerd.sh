@@ -15,8 +15,11 @@
 # runc). containerd 1.x takes the runtimes a version 2 file names instead of
 # its built-in ones, so a file that names none (Debian's packaged config.toml)
 # would lose runc to our table and the CRI plugin would not load: the block
-# then repeats the default runtime's tables as `config dump` showed them
-# without the block ("defaultRuntimeAdded"), and they go with the block.
+# then repeats the default runtime's table, its runtime_type as `config dump`
+# showed it without the block and nothing else ("defaultRuntimeAdded"; never
+# its .options, which the admin may define outside the block), and it goes
+# with the block. It stays while the file had the default runtime only
+# through that copy (an admin's table beside it hides runc from the dump).
 #
 # Refused, with the file untouched:
 # - config version 1 (migrate first), or an unknown version;
@@ -42,7 +45,11 @@
 #
 # Records (lib.sh, "Records of managed files") are written before either file
 # is touched; records of another config.toml, runtime name or runsc.toml path
-# (the plan changed), or all of them when containerd is off, are undone first.
+# (the plan changed), or all of them when containerd is off, are undone once
+# the new candidate has passed its checks (containerd restarted and its CRI
+# plugin checked for another config.toml). A failed CRI check after a restart
+# onto a file that was already as planned takes our block out again from its
+# record, so the next run tries the plan anew instead of reporting success.
 set -eu
 if ! command -v gv_init >/dev/null 2>&1; then
   # Run by hand: the renderer prepends lib.sh itself.
@@ -77,8 +84,10 @@ gv_sweep_beside "$toml"
 
 # undo_earlier: undo what an earlier plan did elsewhere (another config.toml,
 # runtime name or runsc.toml path), or everything when containerd is now off.
-# It runs after the new plan's own checks (flags, runsc.toml), so a plan that
-# cannot be applied leaves the old one in place.
+# It runs after the new plan's own checks (flags, runsc.toml, and the
+# candidate config.toml built and dumped without the old block), so a plan
+# that cannot be applied leaves the old one in place. $cfg itself is not
+# restarted here: writing the new block into it restarts containerd next.
 undone=''
 undo_earlier() {
   undone_cfgs=''
@@ -98,7 +107,8 @@ undo_earlier() {
 $records
 EOF
   for c in $undone_cfgs; do
-    gv_containerd_reload_after_undo "$c"
+    [ "$GV_CONTAINERD_ENABLED" != true ] || [ "$c" != "$cfg" ] || continue
+    gv_containerd_reload_after_undo "$c" die
   done
 }
 
@@ -137,7 +147,6 @@ printf '%s\n' "$toml_text" >"$tmp/runsc.toml"
 toml_check=$(gv_py runsc-toml-check "GVP_TOML=$toml_text" 2>"$tmp/toml.err") ||
   gv_die "$(head -n 1 "$tmp/toml.err")" "fix the plan's runsc options; nothing was written"
 [ "$toml_check" = checked ] || gv_log "python3 has no tomllib here; runsc.toml is written as rendered, unchecked"
-undo_earlier
 toml_changed=true
 if gv_same_bytes "$tmp/runsc.toml" "$toml"; then
   toml_changed=false
@@ -153,6 +162,22 @@ if [ ! -e "$cfg" ]; then
   containerd config default >"$src" 2>"$tmp/default.err" ||
     gv_die "'containerd config default' failed: $(head -n 1 "$tmp/default.err")" "check the containerd installation"
 fi
+
+# An earlier plan's block for another runtime name in this file goes before
+# the new one is planned: the candidate is built from the file without it.
+for rec in $(gv_records configure-containerd); do
+  if [ "$(gv_record_get "$rec/record" kind)" != block ] || [ "$(gv_record_get "$rec/record" path)" != "$cfg" ]; then continue; fi
+  old_name=$(gv_record_get "$rec/record" runtime)
+  [ "$old_name" != "$name" ] || continue
+  old_rc=0
+  gv_py containerd-block "GVP_MODE=remove" "GVP_CONFIG=$src" "GVP_RUNTIME=$old_name" "GVP_OUT=$tmp/src.toml" \
+    2>"$tmp/block.err" || old_rc=$?
+  case $old_rc in
+    0) cp "$tmp/src.toml" "$tmp/src.next" && src="$tmp/src.next" ;;
+    3) ;;
+    *) gv_die "$cfg: $(head -n 1 "$tmp/block.err")" "repair or remove the marker lines by hand and re-run" ;;
+  esac
+done
 
 # The file as it would be without our block: what the user (or package) owns.
 without="$tmp/without.toml"
@@ -244,6 +269,12 @@ default_rt=$(dump_field "$before" default_runtime)
 cand="$tmp/config.toml"
 staged="$probe_dir/.$(basename "$cfg_real").pulumi-gvisor-new"
 gv_cleanup_add "$staged"
+stage_candidate() {
+  cp "$cand" "$staged"
+  if [ "$cfg_existed" = true ]; then
+    chmod "$(stat -c %a "$cfg")" "$staged" 2>/dev/null || true
+  fi
+}
 candidate() {
   put_rc=0
   gv_py containerd-block "GVP_MODE=put" "GVP_CONFIG=$src" "GVP_RUNTIME=$name" "GVP_BLOCK=$1" \
@@ -256,10 +287,9 @@ candidate() {
       ;;
     *) gv_die "$cfg: $(head -n 1 "$tmp/block.err")" "repair or remove the marker lines by hand and re-run" ;;
   esac
-  cp "$cand" "$staged"
-  if [ "$cfg_existed" = true ]; then
-    chmod "$(stat -c %a "$cfg")" "$staged" 2>/dev/null || true
-  fi
+  # (src may be the file without an earlier plan's block: compare with the file.)
+  [ "$cfg_existed" = false ] || gv_same_bytes "$cand" "$cfg" || cfg_changed=true
+  stage_candidate
   if ! gv_containerd_dump "$staged" "$tmp/cand.dump" 2>"$tmp/dump.msg"; then
     gv_die "containerd rejects $cfg with the runtime block added: $(head -n 1 "$tmp/dump.msg")" \
       "check the plan's containerd runtime tables for config version $version; $cfg was not touched"
@@ -267,17 +297,49 @@ candidate() {
   check=$(gv_py containerd-dump-check "GVP_DUMP=$tmp/cand.dump" "GVP_RUNTIME=$name")
 }
 candidate "$block"
+
+# our_block_record: the record of our block for runtime $name in $cfg (its
+# directory), or nothing.
+our_block_record() {
+  gv_records configure-containerd | while IFS= read -r r; do
+    [ -n "$r" ] && [ "$(gv_record_get "$r/record" kind)" = block ] && [ "$(gv_record_get "$r/record" path)" = "$cfg" ] &&
+      [ "$(gv_record_get "$r/record" runtime)" = "$name" ] && printf '%s\n' "$r"
+  done | head -n 1
+}
+
+# carried_copy: true when the file as it is (with our block) had the default
+# runtime only through the copy our block carries (the record names it): an
+# admin's table beside it (another runtime, or runc's options alone) leaves it
+# out of the dump without our block, yet containerd still needs the copy.
+carried_copy() {
+  [ "$rm_rc" = 0 ] || return 1
+  crec=$(our_block_record)
+  [ -n "$crec" ] && [ "$(gv_record_get "$crec/record" default_runtime)" = "$default_rt" ] || return 1
+  gv_containerd_dump "$cfg" "$tmp/current.dump" 2>/dev/null || return 1
+  [ "$(dump_field "$(gv_py containerd-dump-check "GVP_DUMP=$tmp/current.dump" "GVP_RUNTIME=$name")" default_found)" = 1 ]
+}
+
 kept_default=''
-if [ "$(dump_field "$before" default_found)" = 1 ] && [ "$(dump_field "$check" default_found)" != 1 ]; then
+copy_from=''
+if [ "$(dump_field "$check" default_found)" != 1 ]; then
+  if [ "$(dump_field "$before" default_found)" = 1 ]; then
+    copy_from=$tmp/without.dump
+  elif carried_copy; then
+    copy_from=$tmp/current.dump
+  fi
+fi
+if [ -n "$copy_from" ]; then
   # containerd 1.x takes the runtimes a file names INSTEAD of its built-in
   # ones: with only our table, its default runtime would vanish and the CRI
-  # plugin would not load. Repeat that runtime in our block, as dumped.
-  tables=$(gv_py containerd-runtime-tables "GVP_DUMP=$tmp/without.dump" "GVP_RUNTIME=$default_rt" "GVP_PLUGIN=$cri_plugin") ||
+  # plugin would not load. Repeat that runtime's table in our block, with its
+  # runtime_type only (the rest, .options included, is left to containerd's
+  # defaults and to the admin, who may set them outside the block).
+  tables=$(gv_py containerd-runtime-tables "GVP_DUMP=$copy_from" "GVP_RUNTIME=$default_rt" "GVP_PLUGIN=$cri_plugin") ||
     gv_die "the runtime block would make containerd drop its default runtime '$default_rt', and 'containerd config dump' does not show that runtime under $cri_plugin to repeat it" \
       "define the default runtime's table in $cfg yourself and re-run; $cfg was not touched"
   kept_default=$default_rt
   candidate "$block
-# containerd's default runtime, as 'containerd config dump' showed it without this block
+# containerd's default runtime, its runtime_type as 'containerd config dump' showed it
 # (a runtimes table in this file replaces containerd's built-in ones):
 $tables"
 fi
@@ -290,11 +352,11 @@ if [ "$(dump_field "$check" found)" != 1 ] || [ "$rtype" != io.containerd.runsc.
   gv_die "containerd loads $cfg with the block added but ignores runtime '$name' (runtime_type '${rtype:-missing}' in 'config dump')" \
     "$hint; $cfg was not touched"
 fi
-if [ "$(dump_field "$before" default_found)" = 1 ] && [ "$(dump_field "$check" default_found)" != 1 ]; then
+if { [ "$(dump_field "$before" default_found)" = 1 ] || [ -n "$kept_default" ]; } && [ "$(dump_field "$check" default_found)" != 1 ]; then
   gv_die "containerd loads $cfg with the block added but loses its default runtime '$(dump_field "$check" default_runtime)' ('config dump' shows no such runtime), so its CRI plugin would not load" \
     "check the plan's containerd runtime tables; $cfg was not touched"
 fi
-[ "$(dump_field "$before" default_found)" = 1 ] ||
+[ "$(dump_field "$before" default_found)" = 1 ] || [ -n "$kept_default" ] ||
   gv_warn "containerd's default runtime '$default_rt' is not defined by $cfg even without pulumi-gvisor's block, so containerd's CRI plugin does not load with it; that is left as it is"
 cpath=$(dump_field "$check" config_path)
 if [ "$cpath" != "$toml" ]; then
@@ -302,6 +364,10 @@ if [ "$cpath" != "$toml" ]; then
 fi
 address=$(dump_field "$check" address)
 
+# The new plan can be applied: now undo what an earlier one did elsewhere.
+undo_earlier
+# (closing a record sweeps the staged files beside its path: stage again.)
+[ -z "$undone" ] || stage_candidate
 restart_required=$gv_restart_required
 restarted=false
 
@@ -309,33 +375,40 @@ restarted=false
 # it serves it: the unit active again, and the CRI plugin loaded whenever it
 # was loaded before (containerd keeps running without it, and every pod then
 # fails). A failure exits with TODO (the rollback puts the previous files back).
+# shellcheck disable=SC2154 # gv_cri, gv_cri_before: set by gv_containerd_restart_cri
 restart_and_check() {
-  cri_before=$(gv_containerd_cri "$address")
-  gv_log "restarting containerd (systemctl restart containerd; running containers keep running)"
   restarted=true
   gv_phase restart
-  gv_restart_containerd ||
-    gv_die "containerd did not restart with $cfg" "see 'journalctl -u containerd'; $1"
-  i=0
-  until systemctl is-active --quiet containerd.service 2>/dev/null; do
-    i=$((i + 1))
-    [ "$i" -lt 20 ] || gv_die "containerd is not active after the restart with $cfg" "see 'journalctl -u containerd'; $1"
-    sleep 1
-  done
-  i=0
-  cri=$(gv_containerd_cri "$address")
-  while [ "${cri%%:*}" = unknown ] && [ "${cri_before%%:*}" != unknown ] && [ "$i" -lt 10 ]; do
-    i=$((i + 1))
-    sleep 1
-    cri=$(gv_containerd_cri "$address")
-  done
-  if [ "$cri" = ok ]; then
+  rc=0
+  gv_containerd_restart_cri "$address" || rc=$?
+  [ "$rc" != 1 ] || gv_die "containerd did not restart with $cfg" "see 'journalctl -u containerd'; $1"
+  [ "$rc" = 0 ] || gv_die "containerd is not active after the restart with $cfg" "see 'journalctl -u containerd'; $1"
+  if [ "$gv_cri" = ok ]; then
     gv_log "containerd serves $cfg with its CRI plugin loaded"
-  elif [ "$cri_before" = ok ]; then
-    gv_die "containerd restarted with $cfg, but its CRI plugin did not load (${cri})" "$1"
+  elif [ "$gv_cri_before" = ok ]; then
+    gv_die "containerd restarted with $cfg, but its CRI plugin did not load (${gv_cri})" "$1"
   else
-    gv_warn "containerd's CRI plugin is not loaded with $cfg (${cri}), as it was not before the restart (${cri_before})"
+    gv_warn "containerd's CRI plugin is not loaded with $cfg (${gv_cri}), as it was not before the restart (${gv_cri_before})"
   fi
+}
+
+# undo_stale_block: the rollback of a failed restart onto a file that was
+# already as planned: take our block out as its record $stale_rec says and
+# restart containerd without it (gv_containerd_undo runs in a subshell: its
+# own gv_die must not replace the step's error line).
+undo_stale_block() {
+  [ "$restarted" = true ] && [ -n "$stale_rec" ] || return 0
+  [ ! -e "$tmp/.error" ] || cp "$tmp/.error" "$tmp/error.kept"
+  if (
+    gv_containerd_undo "$stale_rec"
+    [ "$gv_undo_action" != keep ]
+  ) 2>>"$tmp/undo.log"; then
+    gv_warn "took pulumi-gvisor's block out of $cfg again (from its record)"
+    gv_restart_containerd && gv_warn "restarted containerd without it"
+  else
+    gv_warn "could not take pulumi-gvisor's block out of $cfg ($(cat "$tmp/.error" "$tmp/undo.log" 2>/dev/null | tail -n 1)); run the uninstall step"
+  fi
+  [ ! -e "$tmp/error.kept" ] || cp "$tmp/error.kept" "$tmp/.error"
 }
 
 if [ "$cfg_changed" = false ] && [ "$toml_changed" = false ]; then
@@ -344,7 +417,14 @@ if [ "$cfg_changed" = false ] && [ "$toml_changed" = false ]; then
     # earlier run may have died before its restart).
     if gv_has_systemd && systemctl is-active --quiet containerd.service 2>/dev/null; then
       gv_log "containerd started before $cfg was last written; restarting it to load runtime $name"
-      restart_and_check "fix $cfg, or run the uninstall step to take pulumi-gvisor's block out"
+      # A failed check here has no previous file to put back: take our block
+      # out as its record says (as uninstall would) and restart containerd
+      # without it, so the next run tries the plan again instead of finding
+      # the file "as planned" under a containerd without CRI.
+      stale_rec=$(our_block_record)
+      # shellcheck disable=SC2317 # run by lib.sh's exit trap
+      gv_step_rollback() { undo_stale_block; }
+      restart_and_check "pulumi-gvisor's block is taken out of $cfg again (from its record) and containerd restarted without it (see the lines above); check the plan's containerd runtime tables and 'journalctl -u containerd'"
     else
       restart_required=true
       gv_warn "a running containerd started before $cfg was last written; restart it to load runtime $name"

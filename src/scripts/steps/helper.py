@@ -489,22 +489,26 @@ def cmd_containerd_dump_check():
     print("runtime_type=%s" % rtype)
     print("config_path=%s" % cpath)
     print("default_runtime=%s" % default)
-    print("default_found=%d" % (1 if runtime_tables(sections, default) else 0))
+    # Defined with a runtime_type: an options table alone (an admin's
+    # SystemdCgroup) makes containerd 1.x dump the runtime with an empty one.
+    typed = [p for p, _, body in runtime_tables(sections, default) if len(p) == 5 and dump_value(body, "runtime_type")]
+    print("default_found=%d" % (1 if typed else 0))
     print("address=%s" % address)
 
 def cmd_containerd_runtime_tables():
-    # Prints runtime GVP_RUNTIME's tables from a dump (GVP_DUMP) as config
-    # text, keys and values exactly as dumped; exit 3 when the dump has none
-    # under plugin GVP_PLUGIN (the form the file is written in).
-    tables = [t for t in runtime_tables(dump_sections(env("GVP_DUMP")), env("GVP_RUNTIME"))
-              if t[0][1] == env("GVP_PLUGIN")]
-    if not tables:
-        sys.exit(3)
-    for _, header, body in tables:
-        print(header.strip())
-        for line in body:
-            if line.strip():
-                print("  " + line.strip() if KEYVAL.match(line) else line)
+    # Prints the table that keeps runtime GVP_RUNTIME on containerd 1.x: its
+    # header as dumped and its runtime_type, nothing else (every other key,
+    # and the .options sub-table, is containerd's built-in default, and an
+    # admin may define the options table outside our block); exit 3 when the
+    # dump has no typed table under plugin GVP_PLUGIN (the form the file is
+    # written in).
+    for p, header, body in runtime_tables(dump_sections(env("GVP_DUMP")), env("GVP_RUNTIME")):
+        rtype = dump_value(body, "runtime_type")
+        if len(p) == 5 and p[1] == env("GVP_PLUGIN") and rtype:
+            print(header.strip())
+            print("  runtime_type = %s" % json.dumps(rtype))
+            return
+    sys.exit(3)
 
 def cmd_runsc_toml_check():
     # exit 0 valid (or cannot check); 4 invalid. Prints "checked" or "unchecked".

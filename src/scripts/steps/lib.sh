@@ -865,14 +865,58 @@ gv_restart_containerd() {
   systemctl reset-failed containerd.service && systemctl restart containerd.service
 }
 
-# gv_containerd_reload_after_undo CONFIG: a containerd that read CONFIG must
-# drop the runtime: restart it under systemd, else say a restart is due
-# (sets gv_restart_required=true).
+# gv_containerd_address CONFIG: the gRPC address a containerd reading CONFIG
+# serves on (from its `config dump`; containerd's default when that fails).
+gv_containerd_address() {
+  if gv_containerd_dump "$1" "$gv_run/address.dump" 2>/dev/null; then
+    gv_py containerd-dump-check "GVP_DUMP=$gv_run/address.dump" GVP_RUNTIME=- | sed -n 's/^address=//p'
+  else
+    echo /run/containerd/containerd.sock
+  fi
+}
+
+# gv_containerd_restart_cri ADDRESS: restart containerd.service and wait
+# for the unit to be active and its CRI plugin to answer. Sets gv_cri_before
+# and gv_cri (gv_containerd_cri's words, before and after). Returns 1 when the
+# restart fails, 2 when the unit is not active again within 20 s.
+gv_containerd_restart_cri() {
+  gv_cri_before=$(gv_containerd_cri "$1")
+  gv_log "restarting containerd (systemctl restart containerd; running containers keep running)"
+  gv_restart_containerd || return 1
+  gv__i=0
+  until systemctl is-active --quiet containerd.service 2>/dev/null; do
+    gv__i=$((gv__i + 1))
+    [ "$gv__i" -lt 20 ] || return 2
+    sleep 1
+  done
+  gv__i=0
+  gv_cri=$(gv_containerd_cri "$1")
+  while [ "${gv_cri%%:*}" = unknown ] && [ "${gv_cri_before%%:*}" != unknown ] && [ "$gv__i" -lt 10 ]; do
+    gv__i=$((gv__i + 1))
+    sleep 1
+    gv_cri=$(gv_containerd_cri "$1")
+  done
+}
+
+# gv_containerd_reload_after_undo CONFIG ON_CRI_LOSS: a containerd that read
+# CONFIG must drop the runtime: restart it under systemd and check that its
+# CRI plugin, if it was loaded, still is (ON_CRI_LOSS warn: say so; die: fail
+# the step); else say a restart is due (sets gv_restart_required=true).
 gv_containerd_reload_after_undo() {
   if gv_has_systemd && systemctl is-active --quiet containerd.service 2>/dev/null; then
-    gv_log "restarting containerd (systemctl restart containerd; running containers keep running)"
-    gv_restart_containerd ||
-      gv_die "containerd did not restart after $1 was restored" "see 'journalctl -u containerd' and fix $1"
+    gv__rc=0
+    gv_containerd_restart_cri "$(gv_containerd_address "$1")" || gv__rc=$?
+    [ "$gv__rc" != 1 ] || gv_die "containerd did not restart after pulumi-gvisor's runtime was taken out of $1" "see 'journalctl -u containerd' and fix $1"
+    [ "$gv__rc" = 0 ] || gv_die "containerd is not active after the restart without pulumi-gvisor's runtime in $1" "see 'journalctl -u containerd' and fix $1"
+    if [ "$gv_cri" = ok ] || [ "$gv_cri_before" != ok ]; then
+      return 0
+    fi
+    gv__lost="containerd restarted after pulumi-gvisor's runtime was taken out of $1, but its CRI plugin did not load ($gv_cri)"
+    gv__fix="$1 without pulumi-gvisor's block does not give containerd a working CRI config (on containerd 1.x a runtimes table there must include the default runtime, e.g. runc); fix $1 by hand and restart containerd"
+    if [ "$2" = die ]; then
+      gv_die "$gv__lost" "$gv__fix"
+    fi
+    gv_warn "$gv__lost: $gv__fix"
   elif ! gv_has_systemd && gv_py containerd-running "GVP_CONFIG=$1"; then
     # shellcheck disable=SC2034 # read by the steps
     gv_restart_required=true

@@ -96,7 +96,7 @@ done <<EOF
 $records
 EOF
 for c in $undone_cfgs; do
-  gv_containerd_reload_after_undo "$c"
+  gv_containerd_reload_after_undo "$c" warn
 done
 
 # -- binaries (record, or only the intent of a run that died before its record)
