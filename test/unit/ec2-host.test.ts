@@ -17,7 +17,7 @@ import {
   useEc2Mocks,
 } from "./support/ec2-mocks";
 import { flush, settle, valueOf } from "./support/mocks";
-import { expectReasonNamesPath } from "./support/input-errors";
+import { expectReasonNamesPath, raisedBy } from "./support/input-errors";
 import { SharedLookups } from "../../src/components/lookups";
 
 const ME = "203.0.113.4/32";
@@ -415,15 +415,6 @@ describe("Ec2Host: validation at preview while other inputs are unknown", () => 
     return { world, subnetId: subnet.id };
   }
 
-  /** The error a construction raised, or undefined. */
-  const raised = (make: () => unknown): any => {
-    try {
-      make();
-    } catch (err) {
-      return err;
-    }
-    return undefined;
-  };
 
   it("refuses a bad plain field at construction although the subnet is an unknown Output, naming its path in the reason", async () => {
     const cases: [Partial<Ec2HostArgs>, string, RegExp][] = [
@@ -437,7 +428,7 @@ describe("Ec2Host: validation at preview while other inputs are unknown", () => 
     ];
     for (const [extra, path, reason] of cases) {
       const { world, subnetId } = previewWithNewSubnet();
-      const err = raised(() => new Ec2Host("bad", { sshAllowedCidrs: [ME], subnetId, ...extra }));
+      const err = raisedBy(() => new Ec2Host("bad", { sshAllowedCidrs: [ME], subnetId, ...extra }));
       expect(err, path).toBeInstanceOf(pulumi.InputPropertyError);
       expect(err.propertyPath, path).toBe(path);
       expect(err.reason, path).toMatch(reason);
@@ -450,13 +441,13 @@ describe("Ec2Host: validation at preview while other inputs are unknown", () => 
 
   it("reports every bad field at once, and still waits for the subnet to judge the subnet", async () => {
     const { subnetId } = previewWithNewSubnet();
-    const err = raised(() => new Ec2Host("bad", { sshAllowedCidrs: [ME], subnetId, installDir: "bin", rootVolumeSize: 4 }));
+    const err = raisedBy(() => new Ec2Host("bad", { sshAllowedCidrs: [ME], subnetId, installDir: "bin", rootVolumeSize: 4 }));
     expect(pulumi.InputPropertiesError.isInstance(err)).toBe(true);
     expect(err.errors.map((e: any) => e.propertyPath)).toEqual(["args.rootVolumeSize", "args.installDir"]);
     expect(err.errors.map((e: any) => e.reason)).toEqual([expect.stringMatching(/^args\.rootVolumeSize: /), expect.stringMatching(/^args\.installDir: /)]);
     // vpcId with a subnet is fine even while the subnet is unknown: no check that needs the subnet runs early.
     let ok: Ec2Host | undefined;
-    expect(raised(() => (ok = new Ec2Host("ok", { sshAllowedCidrs: [ME], subnetId, vpcId: SUBNET_VPC.id })))).toBeUndefined();
+    expect(raisedBy(() => (ok = new Ec2Host("ok", { sshAllowedCidrs: [ME], subnetId, vpcId: SUBNET_VPC.id })))).toBeUndefined();
     await flush(ok!);
     await new Promise((resolve) => setTimeout(resolve, 100));
   });

@@ -8,7 +8,7 @@ import { stepBundle } from "../../src/scripts/bundle";
 import { STEP_COMMAND } from "../../src/scripts/invocation";
 import { changedLines, lineDiff } from "../support/line-diff";
 import { Registered, flush, madeInThisProgram, settle, useMocks, valueOf } from "./support/mocks";
-import { expectReasonNamesPath } from "./support/input-errors";
+import { expectReasonNamesPath, raisedBy } from "./support/input-errors";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWtleQ==\n-----END OPENSSH PRIVATE KEY-----";
 // A real ed25519 key blob: uint32 length 11, "ssh-ed25519", uint32 32, 32 key bytes.
@@ -280,14 +280,6 @@ describe("Host component", () => {
 });
 
 describe("Host: validation at preview while other inputs are unknown", () => {
-  const raised = (make: () => unknown): any => {
-    try {
-      make();
-    } catch (err) {
-      return err;
-    }
-    return undefined;
-  };
 
   it("refuses a bad plain field at construction although the mirror is an Output not known yet, naming its path in the reason", async () => {
     const cases: [Partial<HostArgs>, string, RegExp][] = [
@@ -300,7 +292,7 @@ describe("Host: validation at preview while other inputs are unknown", () => {
     for (const [extra, path, reason] of cases) {
       const registered = useMocks(true);
       const mirror = madeInThisProgram("mirror");
-      const err = raised(() => new Host("bad", baseArgs({ mirror, ...extra })));
+      const err = raisedBy(() => new Host("bad", baseArgs({ mirror, ...extra })));
       expect(err, path).toBeInstanceOf(pulumi.InputPropertyError);
       expect(err.propertyPath, path).toBe(path);
       expect(err.reason, path).toMatch(reason);

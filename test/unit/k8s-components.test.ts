@@ -10,7 +10,7 @@ import { EksNodeGroupArgs } from "../../src/components/eks-node-group-args";
 import { RuntimeClass } from "../../src/components/runtime-class";
 import { RuntimeClassArgs } from "../../src/components/runtime-class-args";
 import { GVISOR_NODE_LABEL, SMOKE_TEST_SCRIPT } from "../../src/plan/kubernetes";
-import { Seen, drain, known, look, optionRecorder, recordResources, settled, thrown } from "./support/k8s-mocks";
+import { Seen, drain, known, look, optionRecorder, recordResources, settled } from "./support/k8s-mocks";
 import { runtimeClassPlanInput } from "../../src/components/runtime-class";
 import { eksPlanInput } from "../../src/components/eks-node-group";
 import { planOutput } from "../../src/components/validate";
@@ -19,7 +19,7 @@ import { buildEksNodeGroupPlan } from "../../src/plan/eks";
 import { parseMultipart } from "./support/mime";
 import { madeInThisProgram } from "./support/mocks";
 import { unpackShellScript } from "../../src/scripts/node-user-data";
-import { expectReasonNamesPath } from "./support/input-errors";
+import { expectReasonNamesPath, raisedBy, thrown } from "./support/input-errors";
 
 const KUBECONFIG = "apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: s3cr3t-token}}]\n";
 const RC_TYPE = "kubernetes:node.k8s.io/v1:RuntimeClass";
@@ -475,14 +475,6 @@ describe("smoke-test lifecycle", () => {
 });
 
 describe("validation at preview while other inputs are unknown", () => {
-  const raisedBy = (make: () => unknown): any => {
-    try {
-      make();
-    } catch (err) {
-      return err;
-    }
-    return undefined;
-  };
 
   it("EksNodeGroup: refuses a bad plain field at construction although the cluster's version is an Output not known yet", async () => {
     const cases: [Partial<EksNodeGroupArgs>, string, RegExp][] = [

@@ -3,15 +3,7 @@ import { describe, expect, it } from "vitest";
 import { asInputError, bareReason, collectInputErrors, compact, inputPropertyError, planOutput } from "../../src/components/validate";
 import { ifKnown, isUnknownMarker } from "../../src/components/unknown-values";
 import { check, collect } from "../../src/plan/errors";
-
-const thrown = (run: () => unknown): any => {
-  try {
-    run();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected an error");
-};
+import { thrown } from "./support/input-errors";
 
 describe("asInputError", () => {
   it("raises one bad input as an InputPropertyError whose reason (all a TypeScript program's CLI prints) starts with the path", () => {

@@ -114,13 +114,3 @@ export async function settled(resource: pulumi.Resource): Promise<void> {
 export async function drain(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
-
-/** Catches what a constructor throws. */
-export function thrown(build: () => unknown): unknown {
-  try {
-    build();
-  } catch (err) {
-    return err;
-  }
-  throw new Error("expected an error, nothing was thrown");
-}
