@@ -33,6 +33,13 @@ const DEBIAN_PACKAGED_CONFIG = `version = 2
 
 const containerdPlan = () => testPlan(suite.mirror(), { docker: { enabled: false }, containerd: { enabled: true } });
 
+/** `plan` with a runtime table that passes `config dump` (valid, runsc in it) but fails the CRI plugin's own validation. */
+function criRefusedPlan(plan: HostPlan): HostPlan {
+  const refused = (block: string) =>
+    block.replace(/runtime_type = "io\.containerd\.runsc\.v1"/, "$&\n  privileged_without_host_devices_all_devices_allowed = true");
+  return { ...plan, containerd: { ...plan.containerd, blockV2: refused(plan.containerd.blockV2), blockV3: refused(plan.containerd.blockV3) } };
+}
+
 async function mainPid(host: TestHost): Promise<number> {
   return Number((await host.systemctl(["show", "--property=MainPID", "--value", "containerd.service"])).stdout.trim());
 }
@@ -219,10 +226,7 @@ describe.runIf(flavor.systemd)(`containerd.service on ${flavor.name}: a config t
     const original = DEBIAN_PACKAGED_CONFIG;
     const host = await suite.freshHost({ containerd: true, containerdConfig: original });
     const good = containerdPlan();
-    // Passes `config dump` (a valid table, and runsc in it) but fails the CRI plugin's own validation.
-    const refused = (block: string) =>
-      block.replace(/runtime_type = "io\.containerd\.runsc\.v1"/, "$&\n  privileged_without_host_devices_all_devices_allowed = true");
-    const bad: HostPlan = { ...good, containerd: { ...good.containerd, blockV2: refused(good.containerd.blockV2), blockV3: refused(good.containerd.blockV3) } };
+    const bad = criRefusedPlan(good);
     await mustRun(host, good, "install");
     const before = await mainPid(host);
 
@@ -345,9 +349,7 @@ describe.runIf(flavor.systemd)(`containerd.service on ${flavor.name}: a file alr
     const original = DEBIAN_PACKAGED_CONFIG;
     const host = await suite.freshHost({ containerd: true, containerdConfig: original });
     const good = containerdPlan();
-    const refused = (block: string) =>
-      block.replace(/runtime_type = "io\.containerd\.runsc\.v1"/, "$&\n  privileged_without_host_devices_all_devices_allowed = true");
-    const bad: HostPlan = { ...good, containerd: { ...good.containerd, blockV2: refused(good.containerd.blockV2), blockV3: refused(good.containerd.blockV3) } };
+    const bad = criRefusedPlan(good);
     await mustRun(host, good, "install");
     // The step writes the file while containerd.service is stopped (an earlier run that died before its restart, in effect) ...
     expect((await host.systemctl(["stop", "containerd.service"])).code).toBe(0);
